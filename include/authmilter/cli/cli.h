@@ -1,0 +1,43 @@
+// authmilter::cli — the command line (DESIGN §8): daemon start-up and offline `check`.
+//
+//   authmilter [-c FILE] [-f] [-p SOCKET] [-v]        run the milter (-f: foreground, stderr)
+//   authmilter check [-c FILE] --client-ip IP --helo NAME --mail-from ADDR [--rcpt ADDR]
+//                    [--json] FILE.eml                 judge one message offline
+//   authmilter --check-config [-c FILE] | --print-defaults | --version | --help
+// Daemon start-up order matters: signals blocked before any thread; fork before any thread;
+//   socket bound and pid file written while privileged, then UserID drops privileges, and
+//   only then the resolver thread starts (DESIGN / STYLE "bind while privileged, then drop").
+// Exit codes: 0 success; 1 runtime failure (socket, DNS set-up); 2 usage; 78 (EX_CONFIG)
+//   configuration error, as sendmail's sysexits.
+#pragma once
+
+#include <cstddef>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace authmilter::cli {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/authmilter/authmilter.conf";
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitConfig = 78;
+// check mode reads at most this much of a message file (beyond: error, not a silent cut).
+inline constexpr std::size_t kMaxCheckMessageBytes = 64 * 1024 * 1024;
+
+int main_with_args(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// `authmilter check ...` with the arguments after "check".
+int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// Splits a message into headers (name, value as an MTA hands it to a milter: leading space
+// removed, folding kept) and the body; accepts CRLF or LF line ends. `check` feeds these to a
+// Transaction exactly as the milter callbacks do.
+struct ParsedMessage {
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+ParsedMessage parse_message(std::string_view raw);
+
+}  // namespace authmilter::cli

@@ -1,0 +1,112 @@
+// authmilter::dns::Resolver — the one DNS seam of the daemon.
+//
+// What: every DNS question any check asks (SPF mechanisms, SenderID records, DKIM keys, DMARC
+//   records) goes through one Resolver shared by all threads. start() begins a lookup and
+//   returns at once; await()/lookup() wait for it until a deadline. Callers start many lookups
+//   early (SPF at MAIL FROM, keys at end of headers) and wait for them late.
+// Implementations: CaresResolver (production, c-ares event loop + TTL cache) and ZoneResolver
+//   (in-memory zones for tests, with injected TIMEOUT/SERVFAIL). Engines cannot tell them apart.
+// Results: an Answer carries a Status that maps onto the RFC outcomes the checks need:
+//   kNoError with records; kNoData / kNxDomain (RFC 2308 negative answers: "void lookups" for
+//   SPF, "none" for DMARC/DKIM); kServFail / kTimeout / kError are temporary (temperror).
+// Names: case-insensitive, a trailing dot is ignored (normalize_name()).
+// Security: answers are untrusted input; records keep raw bytes, callers validate them.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace authmilter::dns {
+
+using Clock = std::chrono::steady_clock;
+using Deadline = Clock::time_point;
+
+// DNS RR types we ask for (RFC 1035, RFC 3596, RFC 4408 type 99).
+enum class RrType : std::uint16_t {
+  kA = 1,
+  kNs = 2,
+  kCname = 5,
+  kSoa = 6,
+  kPtr = 12,
+  kMx = 15,
+  kTxt = 16,
+  kAaaa = 28,
+  kSpf = 99,
+};
+std::string_view to_string(RrType type);
+
+enum class Status : std::uint8_t {
+  kNoError,   // answer with at least one record of the asked type
+  kNoData,    // name exists, no record of that type (RFC 2308 NODATA)
+  kNxDomain,  // name does not exist
+  kServFail,  // upstream SERVFAIL (temporary)
+  kTimeout,   // no answer before DNSTimeout or the caller's deadline (temporary)
+  kError,     // REFUSED, FORMERR, malformed reply, resolver shut down (temporary)
+};
+std::string_view to_string(Status status);
+
+// One resource record of the asked type. `data` depends on the type:
+//   kA: 4 raw address bytes; kAaaa: 16 raw address bytes;
+//   kTxt/kSpf: the character-strings of one RR concatenated (RFC 7208 §3.3, RFC 6376
+//   §3.6.2.2), `strings` keeps them apart;
+//   kMx: the exchange name (and `preference`); kPtr/kCname/kNs: the target name.
+// Names in data are lower-case-preserving, without a trailing dot.
+struct Record {
+  RrType type = RrType::kA;
+  std::uint32_t ttl = 0;
+  std::uint16_t preference = 0;
+  std::string data;
+  std::vector<std::string> strings;  // TXT/SPF only
+};
+
+struct Answer {
+  Status status = Status::kError;
+  std::vector<Record> records;  // only records of the asked type, CNAMEs followed
+  std::uint32_t ttl = 0;        // smallest record TTL, or the negative-caching TTL
+  bool authenticated = false;   // the upstream validating resolver set the AD bit
+  std::string detail;           // human text for logs ("timeout after 5s", "SERVFAIL")
+
+  bool has_records() const { return status == Status::kNoError && !records.empty(); }
+  // SERVFAIL, timeout, other errors: the check's result is temperror.
+  bool is_temporary_failure() const {
+    return status == Status::kServFail || status == Status::kTimeout || status == Status::kError;
+  }
+  static Answer failure(Status status, std::string detail);
+};
+
+using PendingAnswer = std::shared_future<Answer>;
+
+class Resolver {
+ public:
+  virtual ~Resolver() = default;
+  Resolver() = default;
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  // Starts a lookup (or joins an identical one in flight, or answers from cache) and returns
+  // without blocking. Thread-safe.
+  virtual PendingAnswer start(std::string_view name, RrType type) = 0;
+
+  // Waits for `pending` until `deadline`; a kTimeout answer when the deadline passes first or
+  // when `*cancel` becomes true (checked at least every 20 ms).
+  static Answer await(const PendingAnswer& pending, Deadline deadline,
+                      const std::atomic<bool>* cancel = nullptr);
+
+  Answer lookup(std::string_view name, RrType type, Deadline deadline,
+                const std::atomic<bool>* cancel = nullptr) {
+    return await(start(name, type), deadline, cancel);
+  }
+};
+
+// Lower-case, no trailing dot: the form used for cache keys and zone keys.
+std::string normalize_name(std::string_view name);
+
+// A ready PendingAnswer holding `answer` (for caches and in-memory resolvers).
+PendingAnswer ready_answer(Answer answer);
+
+}  // namespace authmilter::dns

@@ -1,0 +1,137 @@
+// authmilter::milter::Transaction — one message's way through the checks (DESIGN §1).
+//
+// What: the per-connection facts (Session: client IP, HELO, trust) and the per-message state
+//   (Transaction: envelope, kept headers, handlers, results) that the milter callbacks and the
+//   offline `check` command both drive, stage by stage: envfrom → header* → eoh → body* → eom.
+//   Nothing here calls libmilter: finish() returns an Outcome (header edits + verdict) that
+//   milter/callbacks.cc applies, or that `authmilter check` prints.
+// Handlers: one per check, hooked to the stages; they start their DNS work as early as their
+//   input exists (SPF at MAIL FROM) and write their typed result into Results at eom.
+// Trust: InternalHosts clients are not judged and their headers are left alone (a content
+//   filter re-injecting our own mail must keep our A-R header); SASL-authenticated clients
+//   are not judged either, but A-R headers claiming our authserv-id are still removed from
+//   their mail, since a user must not be able to assert our results.
+// Limits: headers are kept up to MaxHeaderBytes (kept for later checks and `check`); past it
+//   they are still scanned for forged A-R headers but not kept. MessageTimeout bounds every
+//   DNS wait from MAIL FROM on; a check not done by then is temperror.
+// Security: every string here came from the SMTP client; handlers and writers sanitize.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authmilter/config/config.h"
+#include "authmilter/dns/resolver.h"
+#include "authmilter/policy/policy.h"
+#include "authmilter/policy/results.h"
+#include "authmilter/spf/spf.h"
+
+namespace authmilter::milter {
+
+// What one message needs from the daemon: shared, thread-safe, outliving every Transaction.
+struct Services {
+  const config::Config& config;
+  dns::Resolver& resolver;
+  const spf::Checker& spf;
+};
+
+enum class Trust { kUntrusted, kInternal, kAuthenticated };
+std::string_view to_string(Trust trust);
+
+struct Session {
+  std::string client_ip;    // textual, empty when the MTA did not tell (treated as untrusted)
+  std::string client_name;  // PTR name as the MTA saw it, or "[ip]"
+  std::string helo;
+  bool internal = false;  // client_ip in InternalHosts
+};
+
+class Transaction;
+
+// One check hooked to the milter stages. A new handler set is made for every message.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual void on_envfrom(Transaction& txn) {}
+  virtual void on_header(Transaction& txn, std::string_view name, std::string_view value) {}
+  virtual void on_eoh(Transaction& txn) {}
+  virtual void on_body(Transaction& txn, std::string_view chunk) {}
+  // Waits (bounded by txn.deadline()) for its work and stores its result in txn.results().
+  virtual void on_eom(Transaction& txn) {}
+};
+
+// The header edits and verdict for one message.
+struct Outcome {
+  Trust trust = Trust::kUntrusted;
+  bool judged = false;            // checks ran (false for internal/authenticated clients)
+  std::string auth_results;       // A-R header value to insert first; empty: none
+  std::string received_spf;       // Received-SPF value to insert; empty: none
+  std::vector<int> remove_ar;     // 1-based indexes among A-R headers, to delete (descending)
+  bool add_mark = false;          // add Config::mark_header
+  policy::Results results;
+  policy::Verdict verdict;
+  std::chrono::milliseconds elapsed{0};
+  std::string summary;            // the per-message log line's fields
+};
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+class Transaction {
+ public:
+  // `authenticated`: the SASL login name ({auth_authen}) was set for this MAIL FROM.
+  Transaction(const Services& services, const Session& session, std::string mail_from,
+              bool authenticated);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  void set_queue_id(std::string queue_id) { queue_id_ = std::move(queue_id); }
+  void add_recipient(std::string recipient);
+  void add_header(std::string_view name, std::string_view value);
+  void end_of_headers();
+  void add_body(std::string_view chunk);
+  // Waits for the checks (never past the deadline), decides, and returns the edits.
+  Outcome finish();
+  // Client gone or MTA abort: in-flight lookups stop waiting at once.
+  void cancel() { cancelled_.store(true); }
+
+  // For handlers.
+  const Services& services() const { return services_; }
+  const Session& session() const { return session_; }
+  const std::string& mail_from() const { return mail_from_; }  // address, "" for <>
+  const std::vector<Header>& headers() const { return headers_; }
+  bool headers_truncated() const { return headers_truncated_; }
+  dns::Deadline deadline() const { return deadline_; }
+  const std::atomic<bool>* cancel_flag() const { return &cancelled_; }
+  policy::Results& results() { return results_; }
+  Trust trust() const { return trust_; }
+
+ private:
+  const Services& services_;
+  const Session& session_;
+  std::string mail_from_;
+  std::string queue_id_;
+  std::vector<std::string> recipients_;
+  std::vector<Header> headers_;
+  std::size_t header_bytes_ = 0;
+  bool headers_truncated_ = false;
+  int ar_headers_seen_ = 0;
+  std::vector<int> forged_ar_;
+  Trust trust_ = Trust::kUntrusted;
+  std::chrono::steady_clock::time_point started_;
+  dns::Deadline deadline_;
+  policy::Results results_;
+  // Declared before the handlers: handlers' background work reads it until they are joined.
+  std::atomic<bool> cancelled_{false};
+  std::vector<std::unique_ptr<Handler>> handlers_;
+};
+
+}  // namespace authmilter::milter

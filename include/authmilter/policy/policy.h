@@ -1,0 +1,35 @@
+// authmilter::policy — from results to one verdict (DESIGN §6).
+//
+// What: each outcome that the admin can act on (SPF fail, SPF softfail, DNS temperror,
+//   internal error) maps to the configured Action; the most severe one wins
+//   (reject > tempfail > quarantine > mark > accept). Rejections and deferrals carry an SMTP
+//   reply with an RFC 3463/7372 enhanced status code and a human reason naming the check, never
+//   internal details.
+// Rules: a temperror can never reject (DNS trouble is tempfail or accept, config enforces it);
+//   SPF permerror, neutral and none change nothing.
+// Codes: SPF fail/softfail 550 5.7.23 (RFC 7372 "SPF validation failed") or 451 4.7.23 when
+//   the action is tempfail; DNS temperror 451 4.4.3; internal error 451 4.3.0.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "authmilter/config/config.h"
+#include "authmilter/policy/results.h"
+
+namespace authmilter::policy {
+
+struct Verdict {
+  config::Action action = config::Action::kAccept;
+  std::string check;          // which outcome chose the action: "spf-fail", "temperror", ...
+  std::string smtp_code;      // "550" / "451" when action is reject or tempfail
+  std::string enhanced_code;  // "5.7.23", ...
+  std::string reason;         // human text for the SMTP reply, quarantine reason and the log
+};
+
+Verdict decide(const Results& results, const config::Config& config, std::string_view client_ip);
+
+// Severity order used to combine actions.
+int severity(config::Action action);
+
+}  // namespace authmilter::policy

@@ -1,0 +1,25 @@
+// authmilter::policy::Results — every check's typed result for one message.
+//
+// Why one struct: handlers never reach into each other (STYLE, "results travel in one typed
+// per-message struct"); later checks (DMARC) read only this. Absent optionals mean the check
+// did not run (internal client, null sender for MAIL FROM, ...).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "authmilter/spf/spf.h"
+
+namespace authmilter::policy {
+
+struct Results {
+  std::optional<spf::CheckResult> spf_mail_from;  // RFC 7208 §2.4 (absent for <>)
+  std::optional<spf::CheckResult> spf_helo;       // RFC 7208 §2.3 (null sender, or SPFHelo always)
+  bool internal_error = false;  // a handler failed in a way that is our fault
+  std::string internal_error_detail;
+
+  // The SPF result that speaks for the envelope: MAIL FROM, or HELO for the null sender.
+  const spf::CheckResult* spf_envelope() const;
+};
+
+}  // namespace authmilter::policy

@@ -1,0 +1,326 @@
+// The one file that talks to libmilter (STYLE: "one file talks to libmilter").
+#include "authmilter/milter/callbacks.h"
+
+#include <arpa/inet.h>
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "authmilter/mail/address.h"
+
+namespace authmilter::milter {
+namespace {
+
+// The daemon's shared services; set once by serve() before libmilter starts threads.
+const Services* g_services = nullptr;
+
+// Per-connection context behind smfi_setpriv.
+struct Connection {
+  Session session;
+  std::unique_ptr<Transaction> txn;
+  std::string queue_id;
+};
+
+Connection* connection_of(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
+
+std::string symbol(SMFICTX* ctx, const char* name) {
+  const char* value = smfi_getsymval(ctx, const_cast<char*>(name));
+  return value != nullptr ? std::string(value) : std::string();
+}
+
+std::string address_text(const sockaddr* addr) {
+  if (addr == nullptr) return {};
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (addr->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
+    if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf) == nullptr) return {};
+  } else if (addr->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+      if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf, sizeof buf) == nullptr) return {};
+    } else if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf) == nullptr) {
+      return {};
+    }
+  } else {
+    return {};
+  }
+  return buf;
+}
+
+// SMTP reply text: printable ASCII only, and '%' doubled (libmilter formats the text).
+std::string reply_text(std::string_view text) {
+  std::string out;
+  for (unsigned char c : mail::sanitize_for_header(text)) {
+    if (c < 0x20 || c >= 0x7f) continue;
+    out.push_back(static_cast<char>(c));
+    if (c == '%') out.push_back('%');
+  }
+  return out.empty() ? std::string("Message refused") : out;
+}
+
+sfsistat set_reply_and_return(SMFICTX* ctx, const policy::Verdict& verdict, sfsistat status) {
+  std::string code = verdict.smtp_code;
+  std::string xcode = verdict.enhanced_code;
+  std::string text = reply_text(verdict.reason);
+  if (smfi_setreply(ctx, code.data(), xcode.data(), text.data()) != MI_SUCCESS) {
+    spdlog::warn("smfi_setreply failed for code={} xcode={}", code, xcode);
+  }
+  return status;
+}
+
+// OnInternalError: our own failure never rejects mail.
+sfsistat internal_error(SMFICTX* ctx, std::string_view where, std::string_view what) {
+  spdlog::error("internal error in {}: {}", where, what);
+  if (g_services != nullptr && g_services->config.on_internal_error == config::Action::kTempfail) {
+    policy::Verdict verdict;
+    verdict.smtp_code = "451";
+    verdict.enhanced_code = "4.3.0";
+    verdict.reason = "Temporary local problem, try again later";
+    return set_reply_and_return(ctx, verdict, SMFIS_TEMPFAIL);
+  }
+  return SMFIS_ACCEPT;
+}
+
+// Runs `body` and turns any exception into the internal-error action.
+template <typename Body>
+sfsistat guarded(SMFICTX* ctx, std::string_view where, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    try {
+      return internal_error(ctx, where, e.what());
+    } catch (...) {
+      return SMFIS_ACCEPT;
+    }
+  } catch (...) {
+    try {
+      return internal_error(ctx, where, "unknown exception");
+    } catch (...) {
+      return SMFIS_ACCEPT;
+    }
+  }
+}
+
+void apply_edits(SMFICTX* ctx, const Outcome& outcome) {
+  static char kArName[] = "Authentication-Results";
+  for (int index : outcome.remove_ar) {
+    if (smfi_chgheader(ctx, kArName, index, nullptr) != MI_SUCCESS) {
+      spdlog::warn("could not remove Authentication-Results header #{}", index);
+    }
+  }
+  if (!outcome.received_spf.empty()) {
+    static char kReceivedSpf[] = "Received-SPF";
+    std::string value = outcome.received_spf;
+    smfi_insheader(ctx, 0, kReceivedSpf, value.data());
+  }
+  if (!outcome.auth_results.empty()) {
+    std::string value = outcome.auth_results;
+    if (smfi_insheader(ctx, 0, kArName, value.data()) != MI_SUCCESS) {
+      throw std::runtime_error("smfi_insheader(Authentication-Results) failed");
+    }
+  }
+  if (outcome.add_mark) {
+    const std::string& mark = g_services->config.mark_header;
+    auto colon = mark.find(':');
+    std::string name = mark.substr(0, colon);
+    std::string value = colon == std::string::npos ? std::string("YES") : mark.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    smfi_addheader(ctx, name.data(), value.data());
+  }
+}
+
+extern "C" {
+
+sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept {
+  return guarded(ctx, "connect", [&] {
+    auto connection = std::make_unique<Connection>();
+    Session& session = connection->session;
+    session.client_ip = address_text(hostaddr);
+    session.client_name = hostname != nullptr ? hostname : "";
+    // No address: mail submitted on this host (Postfix non_smtpd_milters, sendmail -bs).
+    session.internal = session.client_ip.empty() ||
+                       g_services->config.internal_hosts.contains(session.client_ip);
+    smfi_setpriv(ctx, connection.release());
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_helo(SMFICTX* ctx, char* helo) noexcept {
+  return guarded(ctx, "helo", [&] {
+    if (Connection* c = connection_of(ctx)) c->session.helo = helo != nullptr ? helo : "";
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept {
+  return guarded(ctx, "envfrom", [&] {
+    Connection* c = connection_of(ctx);
+    if (c == nullptr) return SMFIS_ACCEPT;
+    c->txn.reset();  // a second MAIL FROM on the connection starts afresh
+    const std::string argument = argv != nullptr && argv[0] != nullptr ? argv[0] : "";
+    const bool authenticated = !symbol(ctx, "{auth_authen}").empty();
+    c->txn = std::make_unique<Transaction>(*g_services, c->session,
+                                           mail::envelope_address(argument), authenticated);
+    c->txn->set_queue_id(symbol(ctx, "i"));
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_envrcpt(SMFICTX* ctx, char** argv) noexcept {
+  return guarded(ctx, "envrcpt", [&] {
+    Connection* c = connection_of(ctx);
+    if (c != nullptr && c->txn && argv != nullptr && argv[0] != nullptr) {
+      c->txn->add_recipient(mail::envelope_address(argv[0]));
+    }
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_header(SMFICTX* ctx, char* name, char* value) noexcept {
+  return guarded(ctx, "header", [&] {
+    Connection* c = connection_of(ctx);
+    if (c != nullptr && c->txn && name != nullptr) {
+      c->txn->add_header(name, value != nullptr ? value : "");
+    }
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_eoh(SMFICTX* ctx) noexcept {
+  return guarded(ctx, "eoh", [&] {
+    Connection* c = connection_of(ctx);
+    if (c != nullptr && c->txn) c->txn->end_of_headers();
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t size) noexcept {
+  return guarded(ctx, "body", [&] {
+    Connection* c = connection_of(ctx);
+    if (c != nullptr && c->txn && chunk != nullptr) {
+      c->txn->add_body(std::string_view(reinterpret_cast<const char*>(chunk), size));
+    }
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_eom(SMFICTX* ctx) noexcept {
+  return guarded(ctx, "eom", [&] {
+    Connection* c = connection_of(ctx);
+    if (c == nullptr || !c->txn) return SMFIS_ACCEPT;
+    std::unique_ptr<Transaction> txn = std::move(c->txn);
+    if (std::string queue_id = symbol(ctx, "i"); !queue_id.empty()) txn->set_queue_id(queue_id);
+    const Outcome outcome = txn->finish();
+    txn.reset();
+    spdlog::info("{}", outcome.summary);
+    const policy::Verdict& verdict = outcome.verdict;
+    switch (verdict.action) {
+      case config::Action::kReject:
+        return set_reply_and_return(ctx, verdict, SMFIS_REJECT);
+      case config::Action::kTempfail:
+        return set_reply_and_return(ctx, verdict, SMFIS_TEMPFAIL);
+      case config::Action::kQuarantine: {
+        apply_edits(ctx, outcome);
+        std::string reason = reply_text(verdict.reason);
+        if (smfi_quarantine(ctx, reason.data()) != MI_SUCCESS) {
+          throw std::runtime_error("smfi_quarantine failed");
+        }
+        return SMFIS_ACCEPT;
+      }
+      case config::Action::kAccept:
+      case config::Action::kMark:
+        apply_edits(ctx, outcome);
+        return SMFIS_ACCEPT;
+    }
+    return SMFIS_ACCEPT;
+  });
+}
+
+sfsistat on_abort(SMFICTX* ctx) noexcept {
+  return guarded(ctx, "abort", [&] {
+    if (Connection* c = connection_of(ctx); c != nullptr && c->txn) {
+      c->txn->cancel();
+      c->txn.reset();
+    }
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_close(SMFICTX* ctx) noexcept {
+  return guarded(ctx, "close", [&] {
+    std::unique_ptr<Connection> c(connection_of(ctx));
+    smfi_setpriv(ctx, nullptr);
+    if (c && c->txn) c->txn->cancel();
+    return SMFIS_CONTINUE;
+  });
+}
+
+}  // extern "C"
+
+}  // namespace
+
+void block_shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
+    throw std::runtime_error("pthread_sigmask failed");
+  }
+  signal(SIGPIPE, SIG_IGN);
+}
+
+void bind_socket(const std::string& socket, unsigned umask_bits) {
+  static char kName[] = "authmilter";
+  smfiDesc desc{};
+  desc.xxfi_name = kName;
+  desc.xxfi_version = SMFI_VERSION;
+  desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+  desc.xxfi_connect = on_connect;
+  desc.xxfi_helo = on_helo;
+  desc.xxfi_envfrom = on_envfrom;
+  desc.xxfi_envrcpt = on_envrcpt;
+  desc.xxfi_header = on_header;
+  desc.xxfi_eoh = on_eoh;
+  desc.xxfi_body = on_body;
+  desc.xxfi_eom = on_eom;
+  desc.xxfi_abort = on_abort;
+  desc.xxfi_close = on_close;
+  std::string conn = socket;
+  if (smfi_setconn(conn.data()) != MI_SUCCESS) {
+    throw std::runtime_error("invalid Socket: " + socket);
+  }
+  if (smfi_register(desc) != MI_SUCCESS) throw std::runtime_error("smfi_register failed");
+  smfi_settimeout(kMilterIoTimeoutSeconds);
+  smfi_setbacklog(kListenBacklog);
+  const mode_t old_umask = umask(static_cast<mode_t>(umask_bits));
+  const int rc = smfi_opensocket(true);  // true: remove a stale unix socket first
+  umask(old_umask);
+  if (rc != MI_SUCCESS) {
+    throw std::runtime_error("cannot listen on " + socket + " (in use, or no permission?)");
+  }
+}
+
+int serve(const Services& services) {
+  g_services = &services;
+  // g_services stays set: a connection thread may still finish after smfi_main returns.
+  const int rc = smfi_main();
+  return rc == MI_SUCCESS ? 0 : 1;
+}
+
+std::string libmilter_version() {
+  unsigned int major = 0, minor = 0, patch = 0;
+  smfi_version(&major, &minor, &patch);
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+}
+
+}  // namespace authmilter::milter

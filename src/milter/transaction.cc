@@ -1,0 +1,167 @@
+#include "authmilter/milter/transaction.h"
+
+#include <algorithm>
+
+#include "authmilter/log/log.h"
+#include "authmilter/mail/auth_results.h"
+#include "authmilter/milter/spf_handler.h"
+
+namespace authmilter::milter {
+namespace {
+
+constexpr std::string_view kAuthResultsHeader = "Authentication-Results";
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+           return lower(x) == lower(y);
+         });
+}
+
+mail::MethodResult spf_method(const spf::CheckResult& spf) {
+  mail::MethodResult method;
+  method.method = "spf";
+  method.result = std::string(spf::to_token(spf.result));
+  method.comment = spf.comment;
+  if (spf.identity == spf::Identity::kHelo) {
+    method.properties.emplace_back("smtp.helo", spf.checked);
+  } else {
+    method.properties.emplace_back("smtp.mailfrom", spf.checked);
+  }
+  return method;
+}
+
+}  // namespace
+
+std::string_view to_string(Trust trust) {
+  switch (trust) {
+    case Trust::kUntrusted:
+      return "untrusted";
+    case Trust::kInternal:
+      return "internal";
+    case Trust::kAuthenticated:
+      return "authenticated";
+  }
+  return "untrusted";
+}
+
+Transaction::Transaction(const Services& services, const Session& session, std::string mail_from,
+                         bool authenticated)
+    : services_(services),
+      session_(session),
+      mail_from_(std::move(mail_from)),
+      started_(std::chrono::steady_clock::now()),
+      deadline_(started_ + services.config.message_timeout) {
+  if (session.internal) {
+    trust_ = Trust::kInternal;
+  } else if (authenticated) {
+    trust_ = Trust::kAuthenticated;
+  }
+  if (trust_ != Trust::kUntrusted) return;  // our own clients are not judged as inbound
+  handlers_.push_back(std::make_unique<SpfHandler>());
+  for (auto& handler : handlers_) handler->on_envfrom(*this);
+}
+
+Transaction::~Transaction() {
+  cancelled_.store(true);
+  handlers_.clear();  // joins background work while the members it reads still exist
+}
+
+void Transaction::add_recipient(std::string recipient) {
+  recipients_.push_back(std::move(recipient));
+}
+
+void Transaction::add_header(std::string_view name, std::string_view value) {
+  if (iequals(name, kAuthResultsHeader)) {
+    ++ar_headers_seen_;
+    // Internal clients' headers are left alone: our own A-R from a first pass must survive
+    // a content filter's re-injection.
+    if (trust_ != Trust::kInternal) {
+      auto id = mail::authserv_id_of(value);
+      if (id && mail::same_authserv_id(*id, services_.config.authserv_id)) {
+        forged_ar_.push_back(ar_headers_seen_);
+      }
+    }
+  }
+  if (trust_ != Trust::kUntrusted) return;
+  const std::size_t size = name.size() + value.size() + 4;
+  if (headers_truncated_ || header_bytes_ + size > services_.config.max_header_bytes) {
+    headers_truncated_ = true;
+    return;
+  }
+  header_bytes_ += size;
+  headers_.push_back({std::string(name), std::string(value)});
+  for (auto& handler : handlers_) handler->on_header(*this, name, value);
+}
+
+void Transaction::end_of_headers() {
+  for (auto& handler : handlers_) handler->on_eoh(*this);
+}
+
+void Transaction::add_body(std::string_view chunk) {
+  for (auto& handler : handlers_) handler->on_body(*this, chunk);
+}
+
+Outcome Transaction::finish() {
+  Outcome outcome;
+  outcome.trust = trust_;
+  outcome.judged = trust_ == Trust::kUntrusted;
+  outcome.remove_ar = forged_ar_;
+  std::sort(outcome.remove_ar.rbegin(), outcome.remove_ar.rend());  // delete from the end
+
+  if (outcome.judged) {
+    for (auto& handler : handlers_) {
+      try {
+        handler->on_eom(*this);
+      } catch (const std::exception& e) {
+        results_.internal_error = true;
+        results_.internal_error_detail = e.what();
+      }
+    }
+    outcome.results = results_;
+    outcome.verdict = policy::decide(results_, services_.config, session_.client_ip);
+    outcome.add_mark = outcome.verdict.action == config::Action::kMark;
+
+    std::vector<mail::MethodResult> methods;
+    if (results_.spf_mail_from) methods.push_back(spf_method(*results_.spf_mail_from));
+    if (results_.spf_helo) methods.push_back(spf_method(*results_.spf_helo));
+    outcome.auth_results =
+        mail::format_authentication_results(services_.config.authserv_id, methods);
+    if (services_.config.add_received_spf) {
+      if (const spf::CheckResult* spf = results_.spf_envelope()) {
+        spf::Request request{session_.client_ip, session_.helo, mail_from_, spf->identity};
+        outcome.received_spf =
+            spf::received_spf_value(*spf, request, services_.config.authserv_id);
+      }
+    }
+  }
+  outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started_);
+
+  std::string& line = outcome.summary;
+  log::append_field(line, "queue", queue_id_.empty() ? "NOQUEUE" : queue_id_);
+  log::append_field(line, "client", session_.client_ip);
+  log::append_field(line, "helo", session_.helo);
+  log::append_field(line, "from", "<" + mail_from_ + ">");
+  log::append_field(line, "rcpts", std::to_string(recipients_.size()));
+  log::append_field(line, "trust", to_string(trust_));
+  if (outcome.judged) {
+    if (results_.spf_mail_from) {
+      log::append_field(line, "spf", spf::to_token(results_.spf_mail_from->result));
+    }
+    if (results_.spf_helo) {
+      log::append_field(line, "spf_helo", spf::to_token(results_.spf_helo->result));
+    }
+    if (results_.internal_error) log::append_field(line, "error", results_.internal_error_detail);
+  }
+  if (!outcome.remove_ar.empty()) {
+    log::append_field(line, "removed_ar", std::to_string(outcome.remove_ar.size()));
+  }
+  if (headers_truncated_) log::append_field(line, "headers", "truncated");
+  log::append_field(line, "verdict", config::to_string(outcome.verdict.action));
+  if (!outcome.verdict.check.empty()) log::append_field(line, "by", outcome.verdict.check);
+  log::append_field(line, "ms", std::to_string(outcome.elapsed.count()));
+  return outcome;
+}
+
+}  // namespace authmilter::milter

@@ -1,0 +1,103 @@
+#include "authmilter/policy/policy.h"
+
+#include <vector>
+
+namespace authmilter::policy {
+
+using config::Action;
+
+const spf::CheckResult* Results::spf_envelope() const {
+  if (spf_mail_from) return &*spf_mail_from;
+  if (spf_helo) return &*spf_helo;
+  return nullptr;
+}
+
+int severity(Action action) {
+  switch (action) {
+    case Action::kAccept:
+      return 0;
+    case Action::kMark:
+      return 1;
+    case Action::kQuarantine:
+      return 2;
+    case Action::kTempfail:
+      return 3;
+    case Action::kReject:
+      return 4;
+  }
+  return 0;
+}
+
+namespace {
+
+// One candidate verdict per outcome; `permanent` is the class of the check itself (an SPF
+// fail is a permanent judgement even when the admin chose to defer it).
+Verdict candidate(Action action, std::string check, std::string_view permanent_detail,
+                  std::string_view temporary_detail, std::string reason) {
+  Verdict verdict;
+  verdict.action = action;
+  verdict.check = std::move(check);
+  verdict.reason = std::move(reason);
+  if (action == Action::kReject) {
+    verdict.smtp_code = "550";
+    verdict.enhanced_code = std::string(permanent_detail);
+  } else if (action == Action::kTempfail) {
+    verdict.smtp_code = "451";
+    verdict.enhanced_code = std::string(temporary_detail);
+  }
+  return verdict;
+}
+
+std::string spf_reason(std::string_view what, const spf::CheckResult& spf,
+                       std::string_view client_ip) {
+  std::string reason = std::string(what) + " for " +
+                       (spf.domain.empty() ? std::string("the sender") : spf.domain) + " from " +
+                       std::string(client_ip);
+  if (!spf.explanation.empty()) reason += ": " + spf.explanation;
+  return reason;
+}
+
+}  // namespace
+
+Verdict decide(const Results& results, const config::Config& config, std::string_view client_ip) {
+  std::vector<Verdict> candidates;
+  if (results.internal_error) {
+    Action action = config.on_internal_error == Action::kReject ? Action::kTempfail
+                                                                : config.on_internal_error;
+    candidates.push_back(candidate(action, "internal-error", "4.3.0", "4.3.0",
+                                   "Temporary local problem, try again later"));
+  }
+  if (const spf::CheckResult* spf = results.spf_envelope()) {
+    switch (spf->result) {
+      case spf::Result::kFail:
+        candidates.push_back(candidate(config.spf_fail, "spf-fail", "5.7.23", "4.7.23",
+                                       spf_reason("SPF fail", *spf, client_ip)));
+        break;
+      case spf::Result::kSoftFail:
+        candidates.push_back(candidate(config.spf_softfail, "spf-softfail", "5.7.23", "4.7.23",
+                                       spf_reason("SPF softfail", *spf, client_ip)));
+        break;
+      case spf::Result::kTempError: {
+        // DNS trouble never rejects: the configuration refuses `TempError reject`, and this
+        // guards the rule even for a Config built in code.
+        Action action = config.temp_error == Action::kReject ? Action::kTempfail
+                                                             : config.temp_error;
+        candidates.push_back(candidate(action, "temperror", "4.4.3", "4.4.3",
+                                       "DNS lookup failed for " +
+                                           (spf->domain.empty() ? std::string("the sender")
+                                                                : spf->domain) +
+                                           ", try again later"));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  Verdict verdict;  // accept
+  for (auto& c : candidates) {
+    if (severity(c.action) > severity(verdict.action)) verdict = std::move(c);
+  }
+  return verdict;
+}
+
+}  // namespace authmilter::policy

@@ -1,0 +1,214 @@
+// Transaction end to end over in-memory DNS: the same code path as the milter and `check`.
+#include "authmilter/milter/transaction.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <vector>
+
+#include "authmilter/dns/zone_resolver.h"
+
+namespace authmilter::milter {
+namespace {
+
+using config::Action;
+
+constexpr const char* kZone = R"(
+pass.example TXT "v=spf1 ip4:192.0.2.10 -all"
+fail.example TXT "v=spf1 -all"
+soft.example TXT "v=spf1 ~all"
+mail.helo.example TXT "v=spf1 ip4:192.0.2.10 -all"
+;ERROR,broken.example,TXT,SERVFAIL
+)";
+
+class TransactionTest : public ::testing::Test {
+ protected:
+  TransactionTest() : cfg_(config::Config::defaults()), checker_(zone_, {"mx.test.example"}) {
+    cfg_.authserv_id = "mx.test.example";
+    zone_.load(kZone);
+    session_.client_ip = "192.0.2.10";
+    session_.helo = "mail.helo.example";
+  }
+
+  Outcome run(std::string mail_from, std::vector<Header> headers = {},
+              bool authenticated = false) {
+    const Services services{cfg_, zone_, checker_};
+    Transaction txn(services, session_, std::move(mail_from), authenticated);
+    txn.set_queue_id("4ABCD");
+    for (const auto& h : headers) txn.add_header(h.name, h.value);
+    txn.end_of_headers();
+    txn.add_body("hello\r\n");
+    return txn.finish();
+  }
+
+  config::Config cfg_;
+  dns::ZoneResolver zone_;
+  spf::Checker checker_;
+  Session session_;
+};
+
+TEST_F(TransactionTest, SpfPassGivesOneHeaderAndAccept) {
+  const Outcome o = run("alice@pass.example");
+  EXPECT_TRUE(o.judged);
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+  ASSERT_TRUE(o.results.spf_mail_from);
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kPass);
+  EXPECT_EQ(o.auth_results.rfind("mx.test.example;", 0), 0u) << o.auth_results;
+  EXPECT_NE(o.auth_results.find("spf=pass"), std::string::npos) << o.auth_results;
+  EXPECT_NE(o.auth_results.find("smtp.mailfrom=alice@pass.example"), std::string::npos);
+  EXPECT_FALSE(o.results.spf_helo);  // SPFHelo null-sender: no HELO check for a real sender
+  EXPECT_NE(o.summary.find("queue=4ABCD"), std::string::npos);
+  EXPECT_NE(o.summary.find("spf=pass"), std::string::npos);
+  EXPECT_NE(o.summary.find("verdict=accept"), std::string::npos);
+}
+
+TEST_F(TransactionTest, SpfFailRejectedWhenConfigured) {
+  cfg_.spf_fail = Action::kReject;
+  const Outcome o = run("bob@fail.example");
+  EXPECT_EQ(o.verdict.action, Action::kReject);
+  EXPECT_EQ(o.verdict.enhanced_code, "5.7.23");
+  EXPECT_NE(o.auth_results.find("spf=fail"), std::string::npos);
+}
+
+TEST_F(TransactionTest, SoftFailReportedAsSoftFailAndMarkedWhenConfigured) {
+  cfg_.spf_softfail = Action::kMark;
+  const Outcome o = run("bob@soft.example");
+  EXPECT_NE(o.auth_results.find("spf=softfail"), std::string::npos) << o.auth_results;
+  EXPECT_EQ(o.verdict.action, Action::kMark);
+  EXPECT_TRUE(o.add_mark);
+}
+
+TEST_F(TransactionTest, DnsFailureIsTempErrorAndTempfailsWhenConfigured) {
+  cfg_.temp_error = Action::kTempfail;
+  const Outcome o = run("x@broken.example");
+  EXPECT_NE(o.auth_results.find("spf=temperror"), std::string::npos) << o.auth_results;
+  EXPECT_EQ(o.verdict.action, Action::kTempfail);
+  EXPECT_EQ(o.verdict.smtp_code, "451");
+  EXPECT_EQ(o.verdict.enhanced_code, "4.4.3");
+}
+
+TEST_F(TransactionTest, NullSenderIsCheckedOnHelo) {
+  const Outcome o = run("");
+  EXPECT_FALSE(o.results.spf_mail_from);
+  ASSERT_TRUE(o.results.spf_helo);
+  EXPECT_EQ(o.results.spf_helo->result, spf::Result::kPass);
+  EXPECT_NE(o.auth_results.find("smtp.helo=mail.helo.example"), std::string::npos)
+      << o.auth_results;
+}
+
+TEST_F(TransactionTest, HeloAlwaysAddsSecondSpfEntry) {
+  cfg_.spf_helo = config::HeloCheck::kAlways;
+  const Outcome o = run("alice@pass.example");
+  ASSERT_TRUE(o.results.spf_helo);
+  EXPECT_NE(o.auth_results.find("smtp.mailfrom="), std::string::npos);
+  EXPECT_NE(o.auth_results.find("smtp.helo="), std::string::npos);
+}
+
+TEST_F(TransactionTest, ForgedHeadersClaimingOurIdAreRemovedOthersKept) {
+  const Outcome o =
+      run("alice@pass.example", {{"Authentication-Results", "other.example; spf=pass"},
+                                 {"Received", "from x by y"},
+                                 {"Authentication-Results", "MX.Test.Example; spf=pass"},
+                                 {"Authentication-Results", "mx.test.example;\r\n\tdkim=pass"}});
+  EXPECT_EQ(o.remove_ar, (std::vector<int>{3, 2}));  // descending, 1-based among A-R headers
+}
+
+TEST_F(TransactionTest, InternalClientIsNotJudgedAndHeadersKept) {
+  session_.internal = true;
+  cfg_.spf_fail = Action::kReject;
+  const Outcome o =
+      run("bob@fail.example", {{"Authentication-Results", "mx.test.example; spf=pass"}});
+  EXPECT_FALSE(o.judged);
+  EXPECT_EQ(o.trust, Trust::kInternal);
+  EXPECT_TRUE(o.auth_results.empty());
+  EXPECT_TRUE(o.remove_ar.empty());
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+  EXPECT_EQ(zone_.query_count(), 0u);
+}
+
+TEST_F(TransactionTest, AuthenticatedClientNotJudgedButForgeriesRemoved) {
+  cfg_.spf_fail = Action::kReject;
+  const Outcome o =
+      run("bob@fail.example", {{"Authentication-Results", "mx.test.example; spf=pass"}}, true);
+  EXPECT_FALSE(o.judged);
+  EXPECT_EQ(o.trust, Trust::kAuthenticated);
+  EXPECT_TRUE(o.auth_results.empty());
+  EXPECT_EQ(o.remove_ar, (std::vector<int>{1}));
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+}
+
+TEST_F(TransactionTest, ReceivedSpfOnlyWhenConfigured) {
+  EXPECT_TRUE(run("alice@pass.example").received_spf.empty());
+  cfg_.add_received_spf = true;
+  const Outcome o = run("alice@pass.example");
+  EXPECT_EQ(o.received_spf.rfind("pass", 0), 0u) << o.received_spf;
+  EXPECT_NE(o.received_spf.find("192.0.2.10"), std::string::npos);
+}
+
+TEST_F(TransactionTest, HeadersKeptUpToMaxHeaderBytesOnly) {
+  cfg_.max_header_bytes = 1024;
+  const std::string value(400, 'x');
+  std::vector<Header> headers(4, Header{"X-Big", value});
+  headers.push_back({"Authentication-Results", "mx.test.example; spf=pass"});
+  const Services services{cfg_, zone_, checker_};
+  Transaction txn(services, session_, "alice@pass.example", false);
+  for (const auto& h : headers) txn.add_header(h.name, h.value);
+  EXPECT_EQ(txn.headers().size(), 2u);  // 2 * ~410 bytes fit in 1024, the third does not
+  EXPECT_TRUE(txn.headers_truncated());
+  const Outcome o = txn.finish();
+  EXPECT_EQ(o.remove_ar, (std::vector<int>{1}));  // still scanned past the limit
+  EXPECT_NE(o.summary.find("headers=truncated"), std::string::npos);
+}
+
+// A resolver whose answers never come: the deadline, not the resolver, ends the wait.
+class SilentResolver final : public dns::Resolver {
+ public:
+  dns::PendingAnswer start(std::string_view, dns::RrType) override {
+    std::lock_guard lock(mutex_);
+    promises_.emplace_back();
+    return promises_.back().get_future().share();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::promise<dns::Answer>> promises_;
+};
+
+TEST(TransactionDeadlineTest, SilentDnsBecomesTempErrorAtMessageTimeout) {
+  config::Config cfg = config::Config::defaults();
+  cfg.authserv_id = "mx.test.example";
+  cfg.message_timeout = std::chrono::milliseconds(300);
+  SilentResolver resolver;
+  spf::Checker checker(resolver, {"mx.test.example"});
+  const Services services{cfg, resolver, checker};
+  Session session;
+  session.client_ip = "192.0.2.10";
+  session.helo = "mail.example";
+  const auto started = std::chrono::steady_clock::now();
+  Transaction txn(services, session, "a@silent.example", false);
+  const Outcome o = txn.finish();
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(o.results.spf_mail_from);
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kTempError);
+  EXPECT_LT(waited, std::chrono::seconds(2));
+  EXPECT_GE(waited, std::chrono::milliseconds(250));
+}
+
+TEST(TransactionDeadlineTest, CancelStopsWaitingAtOnce) {
+  config::Config cfg = config::Config::defaults();
+  cfg.message_timeout = std::chrono::seconds(60);
+  SilentResolver resolver;
+  spf::Checker checker(resolver, {"mx.test.example"});
+  const Services services{cfg, resolver, checker};
+  Session session;
+  session.client_ip = "192.0.2.10";
+  const auto started = std::chrono::steady_clock::now();
+  {
+    Transaction txn(services, session, "a@silent.example", false);
+    txn.cancel();  // client vanished: destruction must not wait for the 60 s deadline
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+}
+
+}  // namespace
+}  // namespace authmilter::milter

@@ -1,0 +1,112 @@
+#include "authmilter/policy/policy.h"
+
+#include <gtest/gtest.h>
+
+namespace authmilter::policy {
+namespace {
+
+using config::Action;
+
+spf::CheckResult spf_result(spf::Result result, spf::Identity identity = spf::Identity::kMailFrom) {
+  spf::CheckResult r;
+  r.result = result;
+  r.identity = identity;
+  r.domain = "example.org";
+  r.checked = "alice@example.org";
+  return r;
+}
+
+Results with_mail_from(spf::Result result) {
+  Results results;
+  results.spf_mail_from = spf_result(result);
+  return results;
+}
+
+TEST(PolicyTest, DefaultsAcceptEverySpfResult) {
+  const config::Config cfg = config::Config::defaults();
+  for (auto r : {spf::Result::kNone, spf::Result::kNeutral, spf::Result::kPass,
+                 spf::Result::kFail, spf::Result::kSoftFail, spf::Result::kTempError,
+                 spf::Result::kPermError}) {
+    EXPECT_EQ(decide(with_mail_from(r), cfg, "192.0.2.1").action, Action::kAccept)
+        << spf::to_token(r);
+  }
+}
+
+TEST(PolicyTest, SpfFailRejectCarriesRfc7372CodeAndNamesTheCheck) {
+  config::Config cfg = config::Config::defaults();
+  cfg.spf_fail = Action::kReject;
+  const Verdict v = decide(with_mail_from(spf::Result::kFail), cfg, "192.0.2.1");
+  EXPECT_EQ(v.action, Action::kReject);
+  EXPECT_EQ(v.smtp_code, "550");
+  EXPECT_EQ(v.enhanced_code, "5.7.23");
+  EXPECT_EQ(v.reason, "SPF fail for example.org from 192.0.2.1");
+  EXPECT_EQ(v.check, "spf-fail");
+}
+
+TEST(PolicyTest, SpfFailTempfailUsesTemporaryCode) {
+  config::Config cfg = config::Config::defaults();
+  cfg.spf_fail = Action::kTempfail;
+  const Verdict v = decide(with_mail_from(spf::Result::kFail), cfg, "192.0.2.1");
+  EXPECT_EQ(v.smtp_code, "451");
+  EXPECT_EQ(v.enhanced_code, "4.7.23");
+}
+
+TEST(PolicyTest, SoftFailIsNotFail) {
+  config::Config cfg = config::Config::defaults();
+  cfg.spf_fail = Action::kReject;
+  EXPECT_EQ(decide(with_mail_from(spf::Result::kSoftFail), cfg, "192.0.2.1").action,
+            Action::kAccept);
+  cfg.spf_softfail = Action::kMark;
+  EXPECT_EQ(decide(with_mail_from(spf::Result::kSoftFail), cfg, "192.0.2.1").action,
+            Action::kMark);
+}
+
+TEST(PolicyTest, TempErrorTempfailsWith443AndNeverRejects) {
+  config::Config cfg = config::Config::defaults();
+  cfg.temp_error = Action::kTempfail;
+  Verdict v = decide(with_mail_from(spf::Result::kTempError), cfg, "192.0.2.1");
+  EXPECT_EQ(v.action, Action::kTempfail);
+  EXPECT_EQ(v.smtp_code, "451");
+  EXPECT_EQ(v.enhanced_code, "4.4.3");
+  cfg.temp_error = Action::kReject;  // refused by the parser; guarded here too
+  v = decide(with_mail_from(spf::Result::kTempError), cfg, "192.0.2.1");
+  EXPECT_EQ(v.action, Action::kTempfail);
+}
+
+TEST(PolicyTest, NullSenderIsJudgedOnHelo) {
+  config::Config cfg = config::Config::defaults();
+  cfg.spf_fail = Action::kReject;
+  Results results;
+  results.spf_helo = spf_result(spf::Result::kFail, spf::Identity::kHelo);
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kReject);
+}
+
+TEST(PolicyTest, HeloResultDoesNotOverrideMailFrom) {
+  config::Config cfg = config::Config::defaults();
+  cfg.spf_fail = Action::kReject;
+  Results results = with_mail_from(spf::Result::kPass);
+  results.spf_helo = spf_result(spf::Result::kFail, spf::Identity::kHelo);
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kAccept);
+}
+
+TEST(PolicyTest, MostSevereActionWins) {
+  config::Config cfg = config::Config::defaults();
+  cfg.on_internal_error = Action::kTempfail;
+  cfg.spf_fail = Action::kMark;
+  Results results = with_mail_from(spf::Result::kFail);
+  results.internal_error = true;
+  const Verdict v = decide(results, cfg, "192.0.2.1");
+  EXPECT_EQ(v.action, Action::kTempfail);
+  EXPECT_EQ(v.enhanced_code, "4.3.0");
+  EXPECT_EQ(v.reason.find("exception"), std::string::npos);  // no internal details
+}
+
+TEST(PolicyTest, SeverityOrder) {
+  EXPECT_LT(severity(Action::kAccept), severity(Action::kMark));
+  EXPECT_LT(severity(Action::kMark), severity(Action::kQuarantine));
+  EXPECT_LT(severity(Action::kQuarantine), severity(Action::kTempfail));
+  EXPECT_LT(severity(Action::kTempfail), severity(Action::kReject));
+}
+
+}  // namespace
+}  // namespace authmilter::policy
