@@ -207,8 +207,8 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
   }
 
   try {
-    dns::CaresResolver resolver(dns::CaresOptions{
-        cfg.dns_servers, cfg.dns_timeout, 2, cfg.cache_size, cfg.cache_max_ttl});
+    dns::CaresResolver resolver(
+        dns::CaresOptions{cfg.dns_servers, cfg.dns_timeout, 2, cfg.cache_size, cfg.cache_max_ttl});
     spf::Checker checker(resolver, spf::CheckerOptions{cfg.authserv_id});
     const milter::Services services{cfg, resolver, checker};
 

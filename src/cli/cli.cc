@@ -84,7 +84,8 @@ void drop_privileges(const std::string& user_id, const std::string& socket_path)
   gid_t gid = pw->pw_gid;
   if (colon != std::string::npos) {
     const group* gr = getgrnam(user_id.substr(colon + 1).c_str());
-    if (gr == nullptr) throw std::runtime_error("UserID: no such group " + user_id.substr(colon + 1));
+    if (gr == nullptr)
+      throw std::runtime_error("UserID: no such group " + user_id.substr(colon + 1));
     gid = gr->gr_gid;
   }
   if (!socket_path.empty() && chown(socket_path.c_str(), pw->pw_uid, gid) != 0) {
@@ -121,8 +122,8 @@ int run_daemon(const DaemonOptions& options, std::ostream& err) {
     if (!cfg.user_id.empty()) drop_privileges(cfg.user_id, unix_socket_path(cfg.socket));
 
     // Threads start only now: after fork and after the privilege drop.
-    dns::CaresResolver resolver(dns::CaresOptions{cfg.dns_servers, cfg.dns_timeout, 2,
-                                                  cfg.cache_size, cfg.cache_max_ttl});
+    dns::CaresResolver resolver(
+        dns::CaresOptions{cfg.dns_servers, cfg.dns_timeout, 2, cfg.cache_size, cfg.cache_max_ttl});
     spf::Checker spf_checker(resolver, spf::CheckerOptions{cfg.authserv_id});
     const milter::Services services{cfg, resolver, spf_checker};
     spdlog::info("{}", log::fields({{"event", "start"},

@@ -104,8 +104,8 @@ T parse_number(const std::string& text, const char* what) {
 
 bool parse_rr_type(std::string_view text, RrType& type) {
   static constexpr std::pair<std::string_view, RrType> kTypes[] = {
-      {"A", RrType::kA},     {"NS", RrType::kNs},   {"CNAME", RrType::kCname},
-      {"SOA", RrType::kSoa}, {"PTR", RrType::kPtr}, {"MX", RrType::kMx},
+      {"A", RrType::kA},     {"NS", RrType::kNs},     {"CNAME", RrType::kCname},
+      {"SOA", RrType::kSoa}, {"PTR", RrType::kPtr},   {"MX", RrType::kMx},
       {"TXT", RrType::kTxt}, {"AAAA", RrType::kAaaa}, {"SPF", RrType::kSpf},
   };
   const std::string word = upper(text);
@@ -256,16 +256,21 @@ Answer ZoneResolver::answer(std::string_view name, RrType type) const {
   }
   auto found = records_.find({key_name, type});
   if (found == records_.end() && !name_exists_locked(key_name)) {
-    // Wildcard owner at the parent (RFC 4592, simplified).
-    const std::size_t dot = key_name.find('.');
-    if (dot != std::string::npos) {
-      found = records_.find({"*" + key_name.substr(dot), type});
-      if (found == records_.end() && !name_exists_locked("*" + key_name.substr(dot))) {
-        answer.status = Status::kNxDomain;
-        answer.ttl = kDefaultTtl;
-        return answer;
+    // RFC 4592 §3.3.1: find the closest encloser (the nearest ancestor that exists); only a
+    // wildcard directly below it may synthesize the answer, otherwise the name does not exist.
+    bool synthesized = false;
+    std::string_view rest = key_name;
+    for (std::size_t dot = rest.find('.'); dot != std::string_view::npos; dot = rest.find('.')) {
+      rest.remove_prefix(dot + 1);
+      if (!name_exists_locked(std::string(rest))) continue;
+      const std::string source = "*." + std::string(rest);
+      if (name_exists_locked(source)) {
+        found = records_.find({source, type});
+        synthesized = true;
       }
-    } else {
+      break;
+    }
+    if (!synthesized) {
       answer.status = Status::kNxDomain;
       answer.ttl = kDefaultTtl;
       return answer;

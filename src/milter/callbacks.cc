@@ -3,13 +3,19 @@
 
 #include <arpa/inet.h>
 #include <libmilter/mfapi.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -21,6 +27,8 @@ namespace {
 
 // The daemon's shared services; set once by serve() before libmilter starts threads.
 const Services* g_services = nullptr;
+// The Socket we listen on, for wake_listener().
+std::string g_socket;
 
 // Per-connection context behind smfi_setpriv.
 struct Connection {
@@ -146,8 +154,8 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
     session.client_ip = address_text(hostaddr);
     session.client_name = hostname != nullptr ? hostname : "";
     // No address: mail submitted on this host (Postfix non_smtpd_milters, sendmail -bs).
-    session.internal = session.client_ip.empty() ||
-                       g_services->config.internal_hosts.contains(session.client_ip);
+    session.internal =
+        session.client_ip.empty() || g_services->config.internal_hosts.contains(session.client_ip);
     smfi_setpriv(ctx, connection.release());
     return SMFIS_CONTINUE;
   });
@@ -295,6 +303,7 @@ void bind_socket(const std::string& socket, unsigned umask_bits) {
   desc.xxfi_eom = on_eom;
   desc.xxfi_abort = on_abort;
   desc.xxfi_close = on_close;
+  g_socket = socket;
   std::string conn = socket;
   if (smfi_setconn(conn.data()) != MI_SUCCESS) {
     throw std::runtime_error("invalid Socket: " + socket);
@@ -310,10 +319,85 @@ void bind_socket(const std::string& socket, unsigned umask_bits) {
   }
 }
 
+namespace {
+
+// Bounds the shutdown pokes (50 ms apart): past 10 s libmilter's own 5 s poll has ended anyway.
+constexpr int kMaxShutdownPokes = 200;
+
+// Connects once to our own listening socket. libmilter's listener re-checks its stop flag only
+// when poll() returns (or every 5 s); a connection makes it return now.
+void wake_listener(const std::string& socket) {
+  const int fd_family = socket.rfind("inet6:", 0) == 0  ? AF_INET6
+                        : socket.rfind("inet:", 0) == 0 ? AF_INET
+                                                        : AF_UNIX;
+  const int fd = ::socket(fd_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  if (fd_family == AF_UNIX) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string path = socket.substr(socket.find(':') + 1);
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    (void)connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  } else {
+    // inet:PORT@HOST / inet6:PORT@HOST, normalized by the config parser.
+    const std::size_t colon = socket.find(':');
+    const std::size_t at = socket.find('@');
+    const std::string port = socket.substr(colon + 1, at - colon - 1);
+    std::string host = at == std::string::npos ? std::string() : socket.substr(at + 1);
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "::") host = "::1";
+    addrinfo hints{};
+    hints.ai_family = fd_family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) == 0 && found != nullptr) {
+      (void)connect(fd, found->ai_addr, found->ai_addrlen);
+      freeaddrinfo(found);
+    }
+  }
+  close(fd);
+}
+
+}  // namespace
+
 int serve(const Services& services) {
   g_services = &services;
-  // g_services stays set: a connection thread may still finish after smfi_main returns.
-  const int rc = smfi_main();
+  // g_services stays set afterwards: a connection thread may still finish late.
+  std::atomic<bool> finished{false};
+  int rc = MI_SUCCESS;
+  std::thread loop([&] {
+    rc = smfi_main();
+    finished.store(true);
+  });
+  // The main thread waits for the shutdown signals itself: Linux hands a process-directed
+  // signal to the main thread first when it is waiting for it, so we (not only libmilter's
+  // signal thread) see SIGTERM and can wake the listener at once.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  const timespec tick{0, 200 * 1000 * 1000};
+  while (!finished.load()) {
+    const int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGHUP) {
+      spdlog::info("event=sighup note=\"configuration reload is not supported; restart to apply\"");
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("event=signal signal={}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+  }
+  // libmilter's listener holds its lock while it polls (up to 5 s) and smfi_stop() needs that
+  // lock, but sets the stop flag first: so stop on a helper thread and poke the listener
+  // until it has seen the flag. Each poke is a connection that ends at once (no callbacks).
+  std::thread stopper([] { smfi_stop(); });
+  for (int poke = 0; poke < kMaxShutdownPokes && !finished.load(); ++poke) {
+    wake_listener(g_socket);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  stopper.join();
+  loop.join();
   return rc == MI_SUCCESS ? 0 : 1;
 }
 

@@ -13,18 +13,21 @@ constexpr std::string_view kAuthResultsHeader = "Authentication-Results";
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+           auto lower = [](char c) {
+             return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+           };
            return lower(x) == lower(y);
          });
 }
 
-mail::MethodResult spf_method(const spf::CheckResult& spf) {
+mail::MethodResult spf_method(const spf::CheckResult& spf, const Session& session) {
   mail::MethodResult method;
   method.method = "spf";
   method.result = std::string(spf::to_token(spf.result));
   method.comment = spf.comment;
   if (spf.identity == spf::Identity::kHelo) {
-    method.properties.emplace_back("smtp.helo", spf.checked);
+    // RFC 8601 §2.7.2: smtp.helo is the HELO name itself (the SPF check used postmaster@).
+    method.properties.emplace_back("smtp.helo", session.helo);
   } else {
     method.properties.emplace_back("smtp.mailfrom", spf.checked);
   }
@@ -123,15 +126,14 @@ Outcome Transaction::finish() {
     outcome.add_mark = outcome.verdict.action == config::Action::kMark;
 
     std::vector<mail::MethodResult> methods;
-    if (results_.spf_mail_from) methods.push_back(spf_method(*results_.spf_mail_from));
-    if (results_.spf_helo) methods.push_back(spf_method(*results_.spf_helo));
+    if (results_.spf_mail_from) methods.push_back(spf_method(*results_.spf_mail_from, session_));
+    if (results_.spf_helo) methods.push_back(spf_method(*results_.spf_helo, session_));
     outcome.auth_results =
         mail::format_authentication_results(services_.config.authserv_id, methods);
     if (services_.config.add_received_spf) {
       if (const spf::CheckResult* spf = results_.spf_envelope()) {
         spf::Request request{session_.client_ip, session_.helo, mail_from_, spf->identity};
-        outcome.received_spf =
-            spf::received_spf_value(*spf, request, services_.config.authserv_id);
+        outcome.received_spf = spf::received_spf_value(*spf, request, services_.config.authserv_id);
       }
     }
   }

@@ -62,8 +62,8 @@ std::string spf_reason(std::string_view what, const spf::CheckResult& spf,
 Verdict decide(const Results& results, const config::Config& config, std::string_view client_ip) {
   std::vector<Verdict> candidates;
   if (results.internal_error) {
-    Action action = config.on_internal_error == Action::kReject ? Action::kTempfail
-                                                                : config.on_internal_error;
+    Action action =
+        config.on_internal_error == Action::kReject ? Action::kTempfail : config.on_internal_error;
     candidates.push_back(candidate(action, "internal-error", "4.3.0", "4.3.0",
                                    "Temporary local problem, try again later"));
   }
@@ -80,13 +80,13 @@ Verdict decide(const Results& results, const config::Config& config, std::string
       case spf::Result::kTempError: {
         // DNS trouble never rejects: the configuration refuses `TempError reject`, and this
         // guards the rule even for a Config built in code.
-        Action action = config.temp_error == Action::kReject ? Action::kTempfail
-                                                             : config.temp_error;
-        candidates.push_back(candidate(action, "temperror", "4.4.3", "4.4.3",
-                                       "DNS lookup failed for " +
-                                           (spf->domain.empty() ? std::string("the sender")
-                                                                : spf->domain) +
-                                           ", try again later"));
+        Action action =
+            config.temp_error == Action::kReject ? Action::kTempfail : config.temp_error;
+        candidates.push_back(
+            candidate(action, "temperror", "4.4.3", "4.4.3",
+                      "DNS lookup failed for " +
+                          (spf->domain.empty() ? std::string("the sender") : spf->domain) +
+                          ", try again later"));
         break;
       }
       default:

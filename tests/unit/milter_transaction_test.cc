@@ -30,8 +30,7 @@ class TransactionTest : public ::testing::Test {
     session_.helo = "mail.helo.example";
   }
 
-  Outcome run(std::string mail_from, std::vector<Header> headers = {},
-              bool authenticated = false) {
+  Outcome run(std::string mail_from, std::vector<Header> headers = {}, bool authenticated = false) {
     const Services services{cfg_, zone_, checker_};
     Transaction txn(services, session_, std::move(mail_from), authenticated);
     txn.set_queue_id("4ABCD");

@@ -24,9 +24,8 @@ Results with_mail_from(spf::Result result) {
 
 TEST(PolicyTest, DefaultsAcceptEverySpfResult) {
   const config::Config cfg = config::Config::defaults();
-  for (auto r : {spf::Result::kNone, spf::Result::kNeutral, spf::Result::kPass,
-                 spf::Result::kFail, spf::Result::kSoftFail, spf::Result::kTempError,
-                 spf::Result::kPermError}) {
+  for (auto r : {spf::Result::kNone, spf::Result::kNeutral, spf::Result::kPass, spf::Result::kFail,
+                 spf::Result::kSoftFail, spf::Result::kTempError, spf::Result::kPermError}) {
     EXPECT_EQ(decide(with_mail_from(r), cfg, "192.0.2.1").action, Action::kAccept)
         << spf::to_token(r);
   }
@@ -57,8 +56,7 @@ TEST(PolicyTest, SoftFailIsNotFail) {
   EXPECT_EQ(decide(with_mail_from(spf::Result::kSoftFail), cfg, "192.0.2.1").action,
             Action::kAccept);
   cfg.spf_softfail = Action::kMark;
-  EXPECT_EQ(decide(with_mail_from(spf::Result::kSoftFail), cfg, "192.0.2.1").action,
-            Action::kMark);
+  EXPECT_EQ(decide(with_mail_from(spf::Result::kSoftFail), cfg, "192.0.2.1").action, Action::kMark);
 }
 
 TEST(PolicyTest, TempErrorTempfailsWith443AndNeverRejects) {

@@ -31,7 +31,7 @@ inline constexpr std::size_t kMaxCidrListEntries = 1024;
 
 struct IpAddress {
   bool v6 = false;
-  std::array<std::uint8_t, 16> bytes{};  // IPv4 uses the first 4
+  std::array<std::uint8_t, 16> bytes{};                          // IPv4 uses the first 4
   static std::optional<IpAddress> parse(std::string_view text);  // also strips [ ] and IPv6:
   std::string to_string() const;
   // True for ::ffff:a.b.c.d (RFC 4291 §2.5.5.2).

@@ -92,8 +92,8 @@ struct Config {
   HeloCheck spf_helo = HeloCheck::kNullSender;
   Action spf_fail = Action::kAccept;
   Action spf_softfail = Action::kAccept;
-  Action temp_error = Action::kAccept;         // never kReject
-  Action on_internal_error = Action::kAccept;  // never kReject
+  Action temp_error = Action::kAccept;           // never kReject
+  Action on_internal_error = Action::kAccept;    // never kReject
   std::string mark_header = "X-Spam-Flag: YES";  // normalised "Name: value"
   bool add_received_spf = false;
   std::size_t max_header_bytes = 1024 * 1024;  // headers kept per message
@@ -134,9 +134,9 @@ std::string print_defaults();
 struct SocketSpec {
   enum class Kind { kUnix, kInet, kInet6 };
   Kind kind = Kind::kUnix;
-  std::string path;        // kUnix: absolute path, at most kMaxUnixSocketPath bytes
-  std::uint16_t port = 0;  // kInet, kInet6
-  std::string host;        // kInet, kInet6: without brackets
+  std::string path;               // kUnix: absolute path, at most kMaxUnixSocketPath bytes
+  std::uint16_t port = 0;         // kInet, kInet6
+  std::string host;               // kInet, kInet6: without brackets
   std::string to_string() const;  // canonical: "unix:/path", "inet:8895@127.0.0.1", ...
 };
 // nullopt on error, with `why` (when given) set to the expected form or the specific problem.

@@ -10,9 +10,9 @@
 //     ;ERROR,example.org,TXT,TIMEOUT      (also SERVFAIL, NXDOMAIN, NODATA, ERROR)
 // Semantics: a name with records of other types answers NODATA; a name that exists only as
 //   the parent of other names (empty non-terminal, RFC 8020) answers NODATA; any other name
-//   NXDOMAIN. A `*.parent` owner matches names below parent that have no records of their own
-//   (RFC 4592, simplified: no closer encloser check). TIMEOUT answers kTimeout at once, as a
-//   real resolver does once DNSTimeout has passed.
+//   NXDOMAIN. A `*.parent` owner answers for names below parent that do not exist, when
+//   parent is their closest existing ancestor (RFC 4592 §3.3.1 closest encloser). TIMEOUT
+//   answers kTimeout at once, as a real resolver does once DNSTimeout has passed.
 // Limits: CNAMEs are not followed; no DNSSEC other than set_authenticated().
 #pragma once
 
@@ -35,8 +35,8 @@ class ZoneResolver final : public Resolver {
   // Adds one record. For A/AAAA `data` is the textual address; for TXT/SPF one string (use
   // add_txt for several); for MX the exchange with `preference`; for PTR/CNAME/NS the target.
   // Throws std::invalid_argument on an unparsable address.
-  void add(std::string_view name, RrType type, std::string_view data,
-           std::uint16_t preference = 0, std::uint32_t ttl = kDefaultTtl);
+  void add(std::string_view name, RrType type, std::string_view data, std::uint16_t preference = 0,
+           std::uint32_t ttl = kDefaultTtl);
   void add_txt(std::string_view name, std::vector<std::string> strings,
                std::uint32_t ttl = kDefaultTtl, RrType type = RrType::kTxt);
   // Every lookup of (name, type) answers `status` (kTimeout, kServFail, kNxDomain, ...).

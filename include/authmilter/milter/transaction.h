@@ -68,15 +68,15 @@ class Handler {
 // The header edits and verdict for one message.
 struct Outcome {
   Trust trust = Trust::kUntrusted;
-  bool judged = false;            // checks ran (false for internal/authenticated clients)
-  std::string auth_results;       // A-R header value to insert first; empty: none
-  std::string received_spf;       // Received-SPF value to insert; empty: none
-  std::vector<int> remove_ar;     // 1-based indexes among A-R headers, to delete (descending)
-  bool add_mark = false;          // add Config::mark_header
+  bool judged = false;         // checks ran (false for internal/authenticated clients)
+  std::string auth_results;    // A-R header value to insert first; empty: none
+  std::string received_spf;    // Received-SPF value to insert; empty: none
+  std::vector<int> remove_ar;  // 1-based indexes among A-R headers, to delete (descending)
+  bool add_mark = false;       // add Config::mark_header
   policy::Results results;
   policy::Verdict verdict;
   std::chrono::milliseconds elapsed{0};
-  std::string summary;            // the per-message log line's fields
+  std::string summary;  // the per-message log line's fields
 };
 
 struct Header {

@@ -15,7 +15,7 @@ namespace authmilter::policy {
 struct Results {
   std::optional<spf::CheckResult> spf_mail_from;  // RFC 7208 §2.4 (absent for <>)
   std::optional<spf::CheckResult> spf_helo;       // RFC 7208 §2.3 (null sender, or SPFHelo always)
-  bool internal_error = false;  // a handler failed in a way that is our fault
+  bool internal_error = false;                    // a handler failed in a way that is our fault
   std::string internal_error_detail;
 
   // The SPF result that speaks for the envelope: MAIL FROM, or HELO for the null sender.

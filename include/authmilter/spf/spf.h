@@ -5,7 +5,11 @@
 //   SPF_dns_server_t), so include/redirect chains share the daemon's cache and every lookup
 //   is bounded by the message deadline.
 // Results: the seven RFC 7208 §2.6 results, each with exactly its RFC 8601 token.
-// Limits: RFC 7208 §4.6.4 (10 DNS-querying mechanisms, 2 void lookups, 10 MX/PTR names).
+// Limits: RFC 7208 §4.6.4 (10 DNS-querying mechanisms, 2 void lookups, 10 MX/PTR names),
+//   enforced per check by the DNS layer (dns_layer.h); input limits kMaxSenderLength,
+//   kMaxHeloLength, kMaxExplanationLength below. Records pass record_lint.h first.
+// Deviations from libspf2 defaults: no free pass for loopback clients, TXT records only (never
+//   the SPF RR type), no built-in explanation text.
 // Thread-safety: a Checker is shared by all milter threads; each check builds its own
 //   libspf2 server/request/response, owned by RAII handles.
 // Security: MAIL FROM, HELO and DNS answers are hostile input; libspf2 only ever sees names
@@ -50,7 +54,10 @@ struct Request {
 struct CheckResult {
   Result result = Result::kNone;
   Identity identity = Identity::kMailFrom;
-  std::string checked;      // the identity as checked: "postmaster@helo.name" for HELO
+  // The identity as checked: "local@domain" ("postmaster@domain" without a local-part),
+  // "postmaster@helo.name" for a null MAIL FROM (RFC 7208 §2.4), the HELO name itself for
+  // Identity::kHelo (so it can be written as smtp.helo).
+  std::string checked;
   std::string domain;       // the domain whose record was evaluated
   std::string explanation;  // exp= text on fail (RFC 7208 §6.2), sanitized, may be empty
   std::string comment;      // short human reason for logs and header comments

@@ -1,0 +1,134 @@
+#!/bin/sh
+# install-deps.sh — install what authmilter needs to build and run (Debian 12 "bookworm").
+#
+# Usage: packaging/install-deps.sh [--test] [--user] [--dry-run]
+#   --test     also install what the tests need: Postfix and NSD for the integration tests
+#              (tests/integration), yaml-cpp for the conformance suites, clang-format.
+#   --user     also create the `authmilter` system user and group the systemd unit runs
+#              as (adduser --system), and add `postfix` to that group when it exists, so
+#              Postfix can use the milter's UNIX socket (mode 0660 with UMask 007).
+#   --dry-run  only print what is missing.
+#
+# Idempotent and non-interactive: asks dpkg which packages are installed and runs
+# `apt-get update` + `apt-get install` only when something is missing. Postfix is
+# preseeded to "No configuration" so installing it configures and starts nothing (the
+# integration tests run their own private instance); services that a package would start
+# are held back by a temporary policy-rc.d for the duration of the install.
+# Must run as root (or through sudo).
+set -eu
+
+BUILD_PACKAGES="build-essential cmake pkg-config libmilter-dev libspf2-dev libopendkim-dev
+libopendmarc-dev libc-ares-dev libspdlog-dev libssl-dev libpsl-dev publicsuffix
+libgtest-dev libgmock-dev"
+TEST_PACKAGES="postfix nsd libyaml-cpp-dev clang-format"
+
+with_test=no
+with_user=no
+dry_run=no
+for arg in "$@"; do
+    case "$arg" in
+        --test) with_test=yes ;;
+        --user) with_user=yes ;;
+        --dry-run) dry_run=yes ;;
+        -h|--help)
+            sed -n '2,19s/^# \{0,1\}//p' "$0"
+            exit 0 ;;
+        *)
+            echo "install-deps.sh: unknown option: $arg (try --help)" >&2
+            exit 2 ;;
+    esac
+done
+
+packages=$BUILD_PACKAGES
+if [ "$with_test" = yes ]; then
+    packages="$packages $TEST_PACKAGES"
+fi
+
+# A package counts as installed only in state "install ok installed" (not merely known,
+# half-configured or removed with its config files left behind).
+missing=""
+for pkg in $packages; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [ "$status" != "install ok installed" ]; then
+        missing="$missing $pkg"
+    fi
+done
+
+# The service account: a system user without a home or login shell, its own group.
+ensure_user() {
+    if getent passwd authmilter >/dev/null; then
+        echo "install-deps.sh: user authmilter exists"
+    elif [ "$dry_run" = yes ]; then
+        echo "install-deps.sh: would create system user authmilter"
+        return 0
+    elif [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps.sh: must run as root to create the authmilter user" >&2
+        exit 1
+    elif command -v adduser >/dev/null; then
+        adduser --quiet --system --group --no-create-home --home /nonexistent \
+            --shell /usr/sbin/nologin authmilter
+    else  # minimal images may lack adduser; useradd is in the required passwd package
+        useradd --system --user-group --no-create-home --home-dir /nonexistent \
+            --shell /usr/sbin/nologin authmilter
+    fi
+    if getent passwd postfix >/dev/null && ! id -nG postfix | tr ' ' '\n' | grep -qx authmilter
+    then
+        if [ "$dry_run" = yes ]; then
+            echo "install-deps.sh: would add postfix to group authmilter"
+        else
+            usermod -a -G authmilter postfix
+            echo "install-deps.sh: added postfix to group authmilter"
+        fi
+    fi
+}
+
+if [ -z "$missing" ]; then
+    echo "install-deps.sh: all packages present"
+    if [ "$with_user" = yes ]; then
+        ensure_user
+    fi
+    exit 0
+fi
+echo "install-deps.sh: missing:$missing"
+if [ "$dry_run" = yes ]; then
+    if [ "$with_user" = yes ]; then
+        ensure_user
+    fi
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps.sh: must run as root to install packages" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Postfix: no main.cf, no running daemon; the admin (or the tests) configure it.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+
+# Keep packages from starting services during installation (nsd would take port 53 and
+# Postfix port 25 on a build machine). Only add our policy when none exists, and remove
+# only our own.
+policy=/usr/sbin/policy-rc.d
+own_policy=no
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# installed by authmilter install-deps.sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    own_policy=yes
+fi
+cleanup() {
+    if [ "$own_policy" = yes ]; then
+        rm -f "$policy"
+    fi
+}
+trap cleanup EXIT INT TERM
+
+apt-get update -q
+# shellcheck disable=SC2086  # word splitting of the package list is intended
+apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $missing
+
+echo "install-deps.sh: installed:$missing"
+if [ "$with_user" = yes ]; then
+    ensure_user
+fi

@@ -1,0 +1,279 @@
+// The parameter table (name, type, default, doc, setter) and what is derived from it.
+#include <algorithm>
+#include <string>
+
+#include "table.h"
+#include "values.h"
+
+namespace authmilter::config::detail {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string expected_duration(milliseconds min, milliseconds max) {
+  return "expected a duration from " + format_duration(min) + " to " + format_duration(max) +
+         " (a number of seconds, or with ms, s or m: 5s, 500ms)";
+}
+
+std::string expected_size(std::size_t min, std::size_t max) {
+  return "expected a number from " + std::to_string(min) + " to " + std::to_string(max) +
+         " (k = 1024 and M = 1048576 allowed)";
+}
+
+constexpr std::string_view kExpectedAction =
+    "expected accept, mark, quarantine, tempfail or reject";
+constexpr std::string_view kExpectedSafeAction =
+    "expected accept, mark, quarantine or tempfail (reject is not allowed: DNS trouble and "
+    "internal errors must never bounce mail)";
+
+std::string set_action(Action& field, std::string_view value) {
+  const auto action = parse_action(value);
+  if (!action) return std::string(kExpectedAction);
+  field = *action;
+  return {};
+}
+
+// TempError and OnInternalError: a failure on our side is never the sender's fault.
+std::string set_safe_action(Action& field, std::string_view value) {
+  const auto action = parse_action(value);
+  if (!action || *action == Action::kReject) return std::string(kExpectedSafeAction);
+  field = *action;
+  return {};
+}
+
+std::string set_bool(bool& field, std::string_view value) {
+  const auto parsed = parse_bool(value);
+  if (!parsed) return "expected yes, no, true, false, 1 or 0";
+  field = *parsed;
+  return {};
+}
+
+// Built on first use, so parameters() is safe during static initialisation elsewhere.
+std::vector<Row> make_rows() {
+  return {
+      {{"Socket", "socket", "unix:/run/authmilter/authmilter.sock",
+        "where the milter listens: unix:/path, local:/path, inet:PORT@HOST or inet6:PORT@HOST"},
+       [](Config& c, std::string_view v) -> std::string {
+         std::string why;
+         const auto spec = parse_socket(v, &why);
+         if (!spec) return why;
+         c.socket = spec->to_string();
+         return {};
+       }},
+      {{"AuthservID", "authserv-id", "HOSTNAME",
+        "authserv-id of our Authentication-Results headers; HOSTNAME means this host's name"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (v == "HOSTNAME") {
+           c.authserv_id = host_name();
+           return {};
+         }
+         if (!valid_authserv_id(v)) {
+           return "expected a name of at most " + std::to_string(kMaxAuthservIdLength) +
+                  " printable ASCII characters without spaces, ';', '\"', '\\', '(' or ')'";
+         }
+         c.authserv_id = std::string(v);
+         return {};
+       }},
+      {{"UserID", "user", "",
+        "user (and :group) to run as once the socket is open; unset: stay as started"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (!valid_user_id(v)) {
+           return "expected user or user:group (letters, digits, '_', '-', '.'; at most " +
+                  std::to_string(kMaxUserNameLength) + " each)";
+         }
+         c.user_id = std::string(v);
+         return {};
+       }},
+      {{"UMask", "octal", "007", "umask (octal, 0 to 0777) for the UNIX socket and the pid file"},
+       [](Config& c, std::string_view v) -> std::string {
+         const auto umask = parse_octal(v, kMaxUmask);
+         if (!umask) return "expected an octal number from 0 to 0777, e.g. 007";
+         c.umask = *umask;
+         return {};
+       }},
+      {{"PidFile", "path", "", "file to write the process id to; unset: none"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (!valid_file_path(v)) return "expected an absolute file name";
+         c.pid_file = std::string(v);
+         return {};
+       }},
+      {{"Syslog", "bool", "yes", "log to syslog (facility mail); in the foreground also to stderr"},
+       [](Config& c, std::string_view v) { return set_bool(c.syslog, v); }},
+      {{"LogLevel", "log-level", "info",
+        "least severe level logged: trace, debug, info, "
+        "warning or error"},
+       [](Config& c, std::string_view v) -> std::string {
+         auto level = parse_log_level(v);
+         if (!level) return "expected trace, debug, info, warning or error";
+         c.log_level = std::move(*level);
+         return {};
+       }},
+      {{"DNSServers", "address-list", "",
+        "resolvers to ask, as IP, IP:port or [IPv6]:port; unset: those in /etc/resolv.conf"},
+       [](Config& c, std::string_view v) -> std::string {
+         std::vector<std::string> servers;
+         std::size_t pos = 0;
+         while (pos < v.size()) {
+           if (v[pos] == ',' || v[pos] == ' ' || v[pos] == '\t') {
+             ++pos;
+             continue;
+           }
+           std::size_t end = pos;
+           while (end < v.size() && v[end] != ',' && v[end] != ' ' && v[end] != '\t') ++end;
+           const std::string_view item = v.substr(pos, end - pos);
+           pos = end;
+           auto server = parse_dns_server(item);
+           if (!server) {
+             return "expected IP addresses with optional ports (192.0.2.53, 192.0.2.53:5353, "
+                    "2001:db8::53, [2001:db8::53]:5353), not " +
+                    quote(item);
+           }
+           if (servers.size() == kMaxDnsServers) {
+             return "expected at most " + std::to_string(kMaxDnsServers) + " servers";
+           }
+           servers.push_back(std::move(*server));
+         }
+         if (servers.empty()) return "expected at least one IP address";
+         c.dns_servers = std::move(servers);
+         return {};
+       }},
+      {{"DNSTimeout", "duration", "5s",
+        "time limit for one DNS query, retries included (100ms to 60s)"},
+       [](Config& c, std::string_view v) -> std::string {
+         const auto d = parse_duration(v, kMinDnsTimeout, kMaxDnsTimeout);
+         if (!d) return expected_duration(kMinDnsTimeout, kMaxDnsTimeout);
+         c.dns_timeout = *d;
+         return {};
+       }},
+      {{"MessageTimeout", "duration", "20s",
+        "time limit for all DNS of one message (1s to 300s, more than DNSTimeout)"},
+       [](Config& c, std::string_view v) -> std::string {
+         const auto d = parse_duration(v, kMinMessageTimeout, kMaxMessageTimeout);
+         if (!d) return expected_duration(kMinMessageTimeout, kMaxMessageTimeout);
+         c.message_timeout = *d;
+         return {};
+       }},
+      {{"CacheSize", "size", "10000",
+        "most DNS answers kept in the cache (0 to 10000000; 0: none)"},
+       [](Config& c, std::string_view v) -> std::string {
+         const auto n = parse_size(v, 0, kMaxCacheSize);
+         if (!n) return expected_size(0, kMaxCacheSize);
+         c.cache_size = static_cast<std::size_t>(*n);
+         return {};
+       }},
+      {{"CacheMaxTTL", "seconds", "86400",
+        "longest time a DNS answer is cached, whatever its TTL (1 to 604800 seconds)"},
+       [](Config& c, std::string_view v) -> std::string {
+         const auto s = parse_seconds(v, kMinCacheMaxTtl, kMaxCacheMaxTtl);
+         if (!s) {
+           return "expected a number of seconds from " + std::to_string(kMinCacheMaxTtl) + " to " +
+                  std::to_string(kMaxCacheMaxTtl) + " (s, m, h and d allowed: 1d)";
+         }
+         c.cache_max_ttl = *s;
+         return {};
+       }},
+      {{"InternalHosts", "cidr-list", "127.0.0.1, ::1",
+        "clients that are not checked and get no header (networks; none: no such clients)"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (iequals(v, "none")) {
+           c.internal_hosts = CidrList();
+           return {};
+         }
+         std::string bad;
+         auto list = CidrList::parse(v, &bad);
+         if (!list || list->empty()) {
+           return "expected addresses or networks (192.0.2.0/24, 2001:db8::/32) or none" +
+                  (bad.empty() ? std::string() : ", not " + quote(bad));
+         }
+         c.internal_hosts = std::move(*list);
+         return {};
+       }},
+      {{"SPFHelo", "helo-check", "null-sender",
+        "check the HELO name for the null sender only (RFC 7208 2.3) or always"},
+       [](Config& c, std::string_view v) -> std::string {
+         const auto check = parse_helo_check(v);
+         if (!check) return "expected null-sender or always";
+         c.spf_helo = *check;
+         return {};
+       }},
+      {{"SPFFail", "action", "accept",
+        "action when SPF fails for MAIL FROM (and DMARC does not pass)"},
+       [](Config& c, std::string_view v) { return set_action(c.spf_fail, v); }},
+      {{"SPFSoftFail", "action", "accept", "action when SPF gives softfail for MAIL FROM"},
+       [](Config& c, std::string_view v) { return set_action(c.spf_softfail, v); }},
+      {{"TempError", "action", "accept",
+        "action when a DNS temporary error leaves the verdict open (never reject)"},
+       [](Config& c, std::string_view v) { return set_safe_action(c.temp_error, v); }},
+      {{"OnInternalError", "action", "accept",
+        "action when authmilter itself fails on a message (never reject)"},
+       [](Config& c, std::string_view v) { return set_safe_action(c.on_internal_error, v); }},
+      {{"MarkHeader", "header", "X-Spam-Flag: YES", "header added by the mark action"},
+       [](Config& c, std::string_view v) -> std::string {
+         std::string why;
+         auto header = parse_mark_header(v, &why);
+         if (!header) return why;
+         c.mark_header = std::move(*header);
+         return {};
+       }},
+      {{"AddReceivedSPF", "bool", "no", "also add a Received-SPF header (RFC 7208 9.1)"},
+       [](Config& c, std::string_view v) { return set_bool(c.add_received_spf, v); }},
+      {{"MaxHeaderBytes", "size", "1M", "most header bytes kept per message (1k to 64M)"},
+       [](Config& c, std::string_view v) -> std::string {
+         const auto n = parse_size(v, kMinMaxHeaderBytes, kMaxMaxHeaderBytes);
+         if (!n) return expected_size(kMinMaxHeaderBytes, kMaxMaxHeaderBytes);
+         c.max_header_bytes = static_cast<std::size_t>(*n);
+         return {};
+       }},
+  };
+}
+
+}  // namespace
+
+const std::vector<Row>& rows() {
+  static const std::vector<Row> kRows = make_rows();
+  return kRows;
+}
+
+const Row* find_row(std::string_view name) {
+  const auto& all = rows();
+  const auto it = std::find_if(all.begin(), all.end(),
+                               [&](const Row& row) { return iequals(row.parameter.name, name); });
+  return it == all.end() ? nullptr : &*it;
+}
+
+}  // namespace authmilter::config::detail
+
+namespace authmilter::config {
+
+const std::vector<Parameter>& parameters() {
+  static const std::vector<Parameter> kParameters = [] {
+    std::vector<Parameter> out;
+    for (const auto& row : detail::rows()) out.push_back(row.parameter);
+    return out;
+  }();
+  return kParameters;
+}
+
+std::string print_defaults() {
+  std::string out;
+  for (const Parameter& p : parameters()) {
+    out += "# ";
+    out += p.doc;
+    out += " (";
+    out += p.type;
+    out += ")\n";
+    if (p.default_value.empty()) {
+      out += "#";
+      out += p.name;
+      out += "\n";
+    } else {
+      out += p.name;
+      out += std::string(p.name.size() < 16 ? 16 - p.name.size() : 1, ' ');
+      out += p.default_value;
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace authmilter::config

@@ -1,0 +1,328 @@
+#include "authmilter/spf/record_lint.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "authmilter/spf/syntax.h"
+
+namespace authmilter::spf {
+namespace {
+
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto lower = [](char c) {
+             return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+           };
+           return lower(x) == lower(y);
+         });
+}
+
+// macro-expand = ( "%{" macro-letter transformers *delimiter "}" ) / "%%" / "%_" / "%-"
+// at text[i] == '%'; returns its length, 0 when malformed.
+// RFC 7208 §7.1: c, r and t only in exp text, never in a domain-spec.
+std::size_t macro_expand_length(std::string_view text, std::size_t i, bool exp_text) {
+  if (i + 1 >= text.size()) return 0;
+  const char next = text[i + 1];
+  if (next == '%' || next == '_' || next == '-') return 2;
+  if (next != '{') return 0;
+  std::size_t j = i + 2;
+  const std::string_view letters = exp_text ? "slodiphcrtvSLODIPHCRTV" : "slodiphvSLODIPHV";
+  if (j >= text.size() || letters.find(text[j]) == std::string_view::npos) return 0;
+  ++j;
+  while (j < text.size() && is_digit(text[j])) ++j;
+  if (j < text.size() && (text[j] == 'r' || text[j] == 'R')) ++j;
+  static constexpr std::string_view kDelimiters = ".-+,/_=";
+  while (j < text.size() && kDelimiters.find(text[j]) != std::string_view::npos) ++j;
+  if (j >= text.size() || text[j] != '}') return 0;
+  return j + 1 - i;
+}
+
+// macro-string = *( macro-expand / macro-literal ); sets `ends_with_macro`.
+bool is_macro_string(std::string_view text, bool exp_text, bool& ends_with_macro) {
+  ends_with_macro = false;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '%') {
+      const std::size_t length = macro_expand_length(text, i, exp_text);
+      if (length == 0) return false;
+      i += length;
+      ends_with_macro = true;
+      continue;
+    }
+    if (c < 0x21 || c > 0x7e) return false;  // macro-literal = %x21-24 / %x26-7E
+    ends_with_macro = false;
+    ++i;
+  }
+  return true;
+}
+
+// toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )
+bool is_toplabel(std::string_view label) {
+  if (label.empty()) return false;
+  if (std::all_of(label.begin(), label.end(), is_alnum)) {
+    return std::any_of(label.begin(), label.end(), is_alpha);
+  }
+  return is_alnum(label.front()) && is_alnum(label.back()) &&
+         std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; });
+}
+
+// domain-spec = macro-string domain-end; domain-end = ( "." toplabel [ "." ] ) / macro-expand
+bool is_domain_spec(std::string_view spec) {
+  bool ends_with_macro = false;
+  if (spec.empty() || !is_macro_string(spec, false, ends_with_macro)) return false;
+  if (ends_with_macro) return true;
+  std::string_view body = strip_trailing_dot(spec);
+  const std::size_t dot = body.rfind('.');
+  if (dot == std::string_view::npos) return false;
+  // The toplabel must be plain text, not the tail of a macro ("%{d}.x" is fine, "x.%-" not).
+  return is_toplabel(body.substr(dot + 1));
+}
+
+// Checks a CIDR length "/N": no leading zero, at most `max`.
+bool is_cidr_length(std::string_view digits, int max) {
+  if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), is_digit)) {
+    return false;
+  }
+  if (digits.size() > 1 && digits.front() == '0') return false;
+  int value = 0;
+  for (const char c : digits) value = value * 10 + (c - '0');
+  return value <= max;
+}
+
+// dual-cidr-length = [ ip4-cidr-length ] [ "/" ip6-cidr-length ]; `arg` keeps the domain-spec.
+bool split_dual_cidr(std::string_view& arg) {
+  std::string_view rest = arg;
+  std::string_view ip6;
+  std::string_view ip4;
+  if (const std::size_t pos = rest.rfind("//"); pos != std::string_view::npos) {
+    const std::string_view digits = rest.substr(pos + 2);
+    if (!digits.empty() && std::all_of(digits.begin(), digits.end(), is_digit)) {
+      ip6 = digits;
+      rest = rest.substr(0, pos);
+    }
+  }
+  if (const std::size_t pos = rest.rfind('/'); pos != std::string_view::npos) {
+    const std::string_view digits = rest.substr(pos + 1);
+    if (!digits.empty() && std::all_of(digits.begin(), digits.end(), is_digit)) {
+      ip4 = digits;
+      rest = rest.substr(0, pos);
+    }
+  }
+  if (!ip4.empty() && !is_cidr_length(ip4, 32)) return false;
+  if (!ip6.empty() && !is_cidr_length(ip6, 128)) return false;
+  arg = rest;
+  return true;
+}
+
+enum class TermKind { kMechanism, kRedirect, kExplanation, kUnknownModifier };
+
+struct Term {
+  std::string text;
+  TermKind kind = TermKind::kMechanism;
+  bool is_all = false;
+};
+
+std::string quoted(std::string_view term) { return "\"" + std::string(term) + "\""; }
+
+std::string check_modifier(std::string_view term, std::size_t equals, Term& out) {
+  const std::string_view name = term.substr(0, equals);
+  const std::string_view value = term.substr(equals + 1);
+  const bool name_ok =
+      !name.empty() && is_alpha(name.front()) && std::all_of(name.begin(), name.end(), [](char c) {
+        return is_alnum(c) || c == '-' || c == '_' || c == '.';
+      });
+  if (!name_ok) return "invalid modifier name in " + quoted(term);
+  if (iequals(name, "redirect") || iequals(name, "exp")) {
+    out.kind = iequals(name, "exp") ? TermKind::kExplanation : TermKind::kRedirect;
+    if (!is_domain_spec(value)) return "invalid domain-spec in " + quoted(term);
+    return {};
+  }
+  out.kind = TermKind::kUnknownModifier;
+  bool ends_with_macro = false;
+  // Ignored anyway, so any macro letter is accepted.
+  if (!is_macro_string(value, true, ends_with_macro)) {
+    return "invalid macro-string in " + quoted(term);
+  }
+  return {};
+}
+
+std::string check_directive(std::string_view term, Term& out) {
+  const std::string_view qualifier =
+      !term.empty() && std::string_view("+-~?").find(term.front()) != std::string_view::npos
+          ? term.substr(0, 1)
+          : std::string_view();
+  std::string_view body = term;
+  if (!body.empty() && std::string_view("+-~?").find(body.front()) != std::string_view::npos) {
+    body.remove_prefix(1);
+  }
+  const std::size_t name_end = std::min(body.find_first_of(":/"), body.size());
+  const std::string_view name = body.substr(0, name_end);
+  const bool has_arg = name_end < body.size() && body[name_end] == ':';
+  std::string_view arg = has_arg ? body.substr(name_end + 1) : std::string_view();
+  std::string_view cidr = has_arg ? std::string_view() : body.substr(name_end);
+  if (iequals(name, "all")) {
+    out.is_all = true;
+    if (name_end != body.size()) return "\"all\" takes no argument in " + quoted(term);
+    return {};
+  }
+  if (iequals(name, "a") || iequals(name, "mx")) {
+    if (!has_arg) {
+      // "a", "a/24", "a//64", "a/24//64": the CIDR only.
+      std::string_view spec = cidr;
+      if (!split_dual_cidr(spec) || !spec.empty()) return "invalid CIDR length in " + quoted(term);
+      return {};
+    }
+    if (!split_dual_cidr(arg)) return "invalid CIDR length in " + quoted(term);
+  } else if (iequals(name, "include") || iequals(name, "exists") || iequals(name, "ptr")) {
+    if (!cidr.empty()) return "unexpected CIDR length in " + quoted(term);
+    if (!has_arg) {
+      if (iequals(name, "ptr")) return {};
+      return "missing domain-spec in " + quoted(term);
+    }
+  } else if (iequals(name, "ip4") || iequals(name, "ip6")) {
+    if (!has_arg) return "missing network in " + quoted(term);
+    const bool ip4 = iequals(name, "ip4");
+    const std::size_t slash = arg.rfind('/');
+    if (slash == std::string_view::npos) return {};  // the address: libspf2 checks it
+    const std::string_view length = arg.substr(slash + 1);
+    if (!is_cidr_length(length, ip4 ? 32 : 128)) return "invalid CIDR length in " + quoted(term);
+    if (length == "0") {
+      // libspf2 rejects /0 (its 0 means "no length"). Both halves of the address space
+      // match exactly what /0 matches.
+      const std::string address(arg.substr(0, slash));
+      unsigned char buffer[sizeof(in6_addr)];
+      if (inet_pton(ip4 ? AF_INET : AF_INET6, address.c_str(), buffer) != 1) {
+        return "invalid address in " + quoted(term);
+      }
+      const std::string prefix = std::string(qualifier) + (ip4 ? "ip4:" : "ip6:");
+      out.text = ip4 ? prefix + "0.0.0.0/1 " + prefix + "128.0.0.0/1"
+                     : prefix + "::/1 " + prefix + "8000::/1";
+    }
+    return {};
+  } else {
+    return "unknown mechanism " + quoted(term);
+  }
+  if (!is_domain_spec(arg)) return "invalid domain-spec in " + quoted(term);
+  return {};
+}
+
+}  // namespace
+
+PreparedRecord prepare_record(std::string_view record) {
+  PreparedRecord prepared;
+  std::vector<Term> terms;
+  std::string_view version;
+  int redirects = 0;
+  int explanations = 0;
+  bool has_all = false;
+  std::size_t start = 0;
+  while (start <= record.size()) {
+    std::size_t end = record.find(' ', start);
+    if (end == std::string_view::npos) end = record.size();
+    const std::string_view text = record.substr(start, end - start);
+    start = end + 1;
+    if (text.empty()) continue;
+    if (version.empty()) {  // "v=spf1", already matched by record selection
+      version = text;
+      continue;
+    }
+    Term term;
+    term.text = std::string(text);
+    const std::size_t special = text.find_first_of(":/=");
+    std::string problem = special != std::string_view::npos && text[special] == '='
+                              ? check_modifier(text, special, term)
+                              : check_directive(text, term);
+    if (problem.empty() && term.kind == TermKind::kRedirect && ++redirects > 1) {
+      problem = "redirect= appears twice";
+    }
+    if (problem.empty() && term.kind == TermKind::kExplanation && ++explanations > 1) {
+      problem = "exp= appears twice";
+    }
+    if (!problem.empty()) {
+      prepared.problem = std::move(problem);
+      return prepared;
+    }
+    has_all = has_all || term.is_all;
+    terms.push_back(term);
+  }
+  prepared.record = std::string(version);
+  std::string redirect;
+  for (const Term& term : terms) {
+    if (term.kind == TermKind::kUnknownModifier) continue;
+    if (term.kind == TermKind::kRedirect) {
+      redirect = term.text;
+      continue;
+    }
+    prepared.record += ' ';
+    prepared.record += term.text;
+  }
+  if (!redirect.empty() && !has_all) {
+    prepared.record += ' ';
+    prepared.record += redirect;
+  }
+  return prepared;
+}
+
+std::string fix_macro_truncation(std::string_view text, const MacroValue& value_of) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] != '%' || i + 1 >= text.size()) {
+      out.push_back(text[i++]);
+      continue;
+    }
+    if (text[i + 1] != '{') {  // "%%", "%_", "%-" (or an error libspf2 reports itself)
+      out.append(text.substr(i, 2));
+      i += 2;
+      continue;
+    }
+    const std::size_t close = text.find('}', i);
+    if (close == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
+    }
+    // "%{" letter digits ["r"] delimiters "}"
+    const std::string_view macro = text.substr(i + 2, close - i - 2);
+    std::size_t digits_end = 1;
+    while (digits_end < macro.size() && is_digit(macro[digits_end])) ++digits_end;
+    std::size_t keep = 0;
+    for (std::size_t k = 1; k < digits_end; ++k) {
+      keep = std::min<std::size_t>(keep * 10 + static_cast<std::size_t>(macro[k] - '0'), 1000);
+    }
+    std::optional<std::string> value;
+    if (!macro.empty() && keep > 0) value = value_of(macro[0]);
+    if (value) {
+      std::string_view delimiters = macro.substr(digits_end);
+      if (!delimiters.empty() && (delimiters.front() == 'r' || delimiters.front() == 'R')) {
+        delimiters.remove_prefix(1);
+      }
+      if (delimiters.empty()) delimiters = ".";
+      const std::size_t parts =
+          1 + static_cast<std::size_t>(std::count_if(value->begin(), value->end(), [&](char c) {
+            return delimiters.find(c) != std::string_view::npos;
+          }));
+      if (keep >= parts) {
+        out += "%{";
+        out += macro[0];
+        out.append(macro.substr(digits_end));
+        out += '}';
+        i = close + 1;
+        continue;
+      }
+    }
+    out.append(text.substr(i, close + 1 - i));
+    i = close + 1;
+  }
+  return out;
+}
+
+}  // namespace authmilter::spf
