@@ -74,6 +74,18 @@ std::string_view to_string(HeloCheck check) {
   return "null-sender";
 }
 
+std::string_view to_string(SenderIdMode mode) {
+  switch (mode) {
+    case SenderIdMode::kOff:
+      return "off";
+    case SenderIdMode::kFallback:
+      return "fallback";
+    case SenderIdMode::kAlways:
+      return "always";
+  }
+  return "fallback";
+}
+
 std::string host_name() {
   char buffer[HOST_NAME_MAX + 1] = {};
   // gethostname() may truncate without a terminating NUL; the last byte stays 0.

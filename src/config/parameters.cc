@@ -201,6 +201,24 @@ std::vector<Row> make_rows() {
        [](Config& c, std::string_view v) { return set_action(c.spf_fail, v); }},
       {{"SPFSoftFail", "action", "accept", "action when SPF gives softfail for MAIL FROM"},
        [](Config& c, std::string_view v) { return set_action(c.spf_softfail, v); }},
+      {{"SenderID", "senderid-mode", "fallback",
+        "SenderID on the PRA: off, fallback (only when SPF is none, neutral, temperror or "
+        "permerror) or always"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (iequals(v, "off")) {
+           c.sender_id = SenderIdMode::kOff;
+         } else if (iequals(v, "fallback")) {
+           c.sender_id = SenderIdMode::kFallback;
+         } else if (iequals(v, "always")) {
+           c.sender_id = SenderIdMode::kAlways;
+         } else {
+           return "expected off, fallback or always";
+         }
+         return {};
+       }},
+      {{"PRAFail", "action", "mark",
+        "action when SenderID fails for the PRA (a forged From:, Sender: or Resent-*)"},
+       [](Config& c, std::string_view v) { return set_action(c.pra_fail, v); }},
       {{"TempError", "action", "accept",
         "action when a DNS temporary error leaves the verdict open (never reject)"},
        [](Config& c, std::string_view v) { return set_safe_action(c.temp_error, v); }},

@@ -9,18 +9,22 @@ namespace {
 // temperror (with the lookup that timed out) arrive instead of a bare "deadline" one.
 constexpr auto kJoinGrace = std::chrono::milliseconds(200);
 
-std::future<spf::CheckResult> start_check(Transaction& txn, const spf::Request& request) {
+std::shared_future<spf::CheckResult> start_check(Transaction& txn, const spf::Request& request) {
   const spf::Checker& checker = txn.services().spf;
   const dns::Deadline deadline = txn.deadline();
   const std::atomic<bool>* cancel = txn.cancel_flag();
   // `request` is a member of the handler, which joins the task before it goes away.
-  return std::async(std::launch::async, [&checker, &request, deadline, cancel] {
-    return checker.check(request, deadline, cancel);
-  });
+  return std::async(std::launch::async,
+                    [&checker, &request, deadline, cancel] {
+                      return checker.check(request, deadline, cancel);
+                    })
+      .share();
 }
 
-spf::CheckResult collect(std::future<spf::CheckResult>& pending, const spf::Request& request,
-                         dns::Deadline deadline) {
+}  // namespace
+
+spf::CheckResult collect_spf(const std::shared_future<spf::CheckResult>& pending,
+                             const spf::Request& request, dns::Deadline deadline) {
   if (pending.wait_until(deadline + kJoinGrace) == std::future_status::ready) {
     return pending.get();
   }
@@ -28,11 +32,9 @@ spf::CheckResult collect(std::future<spf::CheckResult>& pending, const spf::Requ
   timed_out.result = spf::Result::kTempError;
   timed_out.identity = request.identity;
   timed_out.checked = request.identity == spf::Identity::kHelo ? request.helo : request.sender;
-  timed_out.comment = "SPF check did not finish before MessageTimeout";
+  timed_out.comment = "check did not finish before MessageTimeout";
   return timed_out;
 }
-
-}  // namespace
 
 SpfHandler::~SpfHandler() {
   // std::async futures join in their destructors; the Transaction has set the cancel flag,
@@ -46,19 +48,21 @@ void SpfHandler::on_envfrom(Transaction& txn) {
     mail_from_request_ = {session.client_ip, session.helo, txn.mail_from(),
                           spf::Identity::kMailFrom};
     mail_from_ = start_check(txn, mail_from_request_);
+    txn.pending().spf_envelope = mail_from_;
   }
   if (null_sender || txn.services().config.spf_helo == config::HeloCheck::kAlways) {
     helo_request_ = {session.client_ip, session.helo, "", spf::Identity::kHelo};
     helo_ = start_check(txn, helo_request_);
+    if (null_sender) txn.pending().spf_envelope = helo_;
   }
 }
 
 void SpfHandler::on_eom(Transaction& txn) {
   if (mail_from_.valid()) {
-    txn.results().spf_mail_from = collect(mail_from_, mail_from_request_, txn.deadline());
+    txn.results().spf_mail_from = collect_spf(mail_from_, mail_from_request_, txn.deadline());
   }
   if (helo_.valid()) {
-    txn.results().spf_helo = collect(helo_, helo_request_, txn.deadline());
+    txn.results().spf_helo = collect_spf(helo_, helo_request_, txn.deadline());
   }
 }
 

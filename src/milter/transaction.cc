@@ -4,6 +4,7 @@
 
 #include "authmilter/log/log.h"
 #include "authmilter/mail/auth_results.h"
+#include "authmilter/milter/sender_id_handler.h"
 #include "authmilter/milter/spf_handler.h"
 
 namespace authmilter::milter {
@@ -30,6 +31,18 @@ mail::MethodResult spf_method(const spf::CheckResult& spf, const Session& sessio
     method.properties.emplace_back("smtp.helo", session.helo);
   } else {
     method.properties.emplace_back("smtp.mailfrom", spf.checked);
+  }
+  return method;
+}
+
+// RFC 8601 §2.7.2 / IANA: method "sender-id", ptype header, property naming the PRA field.
+mail::MethodResult sender_id_method(const policy::SenderIdResult& sid) {
+  mail::MethodResult method;
+  method.method = "sender-id";
+  method.result = std::string(spf::to_token(sid.check.result));
+  method.comment = sid.check.comment;
+  if (sid.source) {
+    method.properties.emplace_back(std::string(mail::to_ptype_property(*sid.source)), sid.pra);
   }
   return method;
 }
@@ -62,6 +75,7 @@ Transaction::Transaction(const Services& services, const Session& session, std::
   }
   if (trust_ != Trust::kUntrusted) return;  // our own clients are not judged as inbound
   handlers_.push_back(std::make_unique<SpfHandler>());
+  handlers_.push_back(std::make_unique<SenderIdHandler>());
   for (auto& handler : handlers_) handler->on_envfrom(*this);
 }
 
@@ -128,6 +142,7 @@ Outcome Transaction::finish() {
     std::vector<mail::MethodResult> methods;
     if (results_.spf_mail_from) methods.push_back(spf_method(*results_.spf_mail_from, session_));
     if (results_.spf_helo) methods.push_back(spf_method(*results_.spf_helo, session_));
+    if (results_.sender_id) methods.push_back(sender_id_method(*results_.sender_id));
     outcome.auth_results =
         mail::format_authentication_results(services_.config.authserv_id, methods);
     if (services_.config.add_received_spf) {
@@ -153,6 +168,11 @@ Outcome Transaction::finish() {
     }
     if (results_.spf_helo) {
       log::append_field(line, "spf_helo", spf::to_token(results_.spf_helo->result));
+    }
+    if (const auto& sid = results_.sender_id) {
+      log::append_field(line, "sender_id", spf::to_token(sid->check.result));
+      log::append_field(line, "pra", sid->pra);
+      log::append_field(line, "sender_id_why", sid->why);
     }
     if (results_.internal_error) log::append_field(line, "error", results_.internal_error_detail);
   }

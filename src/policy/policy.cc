@@ -93,6 +93,23 @@ Verdict decide(const Results& results, const config::Config& config, std::string
         break;
     }
   }
+  if (const auto& sid = results.sender_id) {
+    const std::string domain =
+        sid->check.domain.empty() ? std::string("the sender") : sid->check.domain;
+    if (sid->check.result == spf::Result::kFail) {
+      std::string reason =
+          "SenderID fail for " + domain + " from " + std::string(client_ip) + " (forged " +
+          (sid->source ? std::string(mail::to_field_name(*sid->source)) : std::string("sender")) +
+          ")";
+      candidates.push_back(
+          candidate(config.pra_fail, "pra-fail", "5.7.1", "4.7.1", std::move(reason)));
+    } else if (sid->check.result == spf::Result::kTempError && config.pra_fail != Action::kAccept) {
+      // Only when the PRA could have decided the verdict (PRAFail is not accept).
+      Action action = config.temp_error == Action::kReject ? Action::kTempfail : config.temp_error;
+      candidates.push_back(candidate(action, "temperror", "4.4.3", "4.4.3",
+                                     "DNS lookup failed for " + domain + ", try again later"));
+    }
+  }
   Verdict verdict;  // accept
   for (auto& c : candidates) {
     if (severity(c.action) > severity(verdict.action)) verdict = std::move(c);

@@ -50,6 +50,12 @@ spf-temperror   IN TXT  "v=spf1 include:refused.invalid -all"
 ; The HELO identity the tests present (RFC 7208 §2.3), checked for the null sender.
 mail.spf-pass   IN A    192.0.2.10
 mail.spf-pass   IN TXT  "v=spf1 ip4:192.0.2.10 -all"
+
+; SenderID (RFC 4406) on the PRA: an organisation whose From: phishers forge, and a
+; forwarder whose spf2.0/pra record authorizes the client for its Resent-From.
+state           IN TXT  "v=spf1 ip4:198.51.100.0/24 -all"
+forwarder       IN TXT  "spf2.0/pra ip4:192.0.2.10 -all"
+forwarder       IN TXT  "v=spf1 -all"
 )zone";
 
 // Postfix's master dies of its own SIGTERM without waiting for the daemons it signalled,

@@ -15,6 +15,8 @@
 //     spf-permerror.example two v=spf1 records (RFC 7208 §4.5)      -> permerror
 //     spf-temperror.example include:refused.invalid (NSD: REFUSED)   -> temperror
 //     mail.spf-pass.example HELO name, v=spf1 ip4:192.0.2.10 -all   -> pass (null sender)
+//     state.example         v=spf1 ip4:198.51.100.0/24 -all (a forged From: fails SenderID)
+//     forwarder.example     spf2.0/pra ip4:192.0.2.10 -all; v=spf1 -all
 // Failure output: when a test fails, the tail of Postfix's maillog and the daemon's log
 //   are printed. AUTHMILTER_KEEP_TMPDIR=1 keeps the temp directory for inspection.
 // Limits: kDeliveryTimeout bounds the wait for a message at the sink.

@@ -61,11 +61,11 @@ TEST(ConfigTableTest, NamesAreUniqueWordsWithDocs) {
   for (const Parameter& p : parameters()) names.emplace_back(p.name);
   EXPECT_EQ(names,
             (std::vector<std::string>{
-                "Socket",        "AuthservID",  "UserID",          "UMask",      "PidFile",
-                "Syslog",        "LogLevel",    "DNSServers",      "DNSTimeout", "MessageTimeout",
-                "CacheSize",     "CacheMaxTTL", "InternalHosts",   "SPFHelo",    "SPFFail",
-                "SPFSoftFail",   "TempError",   "OnInternalError", "MarkHeader", "AddReceivedSPF",
-                "MaxHeaderBytes"}));
+                "Socket",      "AuthservID",     "UserID",        "UMask",      "PidFile",
+                "Syslog",      "LogLevel",       "DNSServers",    "DNSTimeout", "MessageTimeout",
+                "CacheSize",   "CacheMaxTTL",    "InternalHosts", "SPFHelo",    "SPFFail",
+                "SPFSoftFail", "SenderID",       "PRAFail",       "TempError",  "OnInternalError",
+                "MarkHeader",  "AddReceivedSPF", "MaxHeaderBytes"}));
 }
 
 TEST(ConfigTableTest, PrintDefaultsParsesBackToDefaults) {

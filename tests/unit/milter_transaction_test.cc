@@ -19,6 +19,10 @@ fail.example TXT "v=spf1 -all"
 soft.example TXT "v=spf1 ~all"
 mail.helo.example TXT "v=spf1 ip4:192.0.2.10 -all"
 ;ERROR,broken.example,TXT,SERVFAIL
+state.example TXT "v=spf1 ip4:198.51.100.0/24 -all"
+bigcomms.example TXT "v=spf1 ip4:192.0.2.0/24 -all"
+forwarder.example TXT "spf2.0/pra ip4:192.0.2.10 -all"
+forwarder.example TXT "v=spf1 -all"
 )";
 
 class TransactionTest : public ::testing::Test {
@@ -133,6 +137,80 @@ TEST_F(TransactionTest, AuthenticatedClientNotJudgedButForgeriesRemoved) {
   EXPECT_EQ(o.trust, Trust::kAuthenticated);
   EXPECT_TRUE(o.auth_results.empty());
   EXPECT_EQ(o.remove_ar, (std::vector<int>{1}));
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+}
+
+// The phishing scenario of issue #3: SPF none on MAIL FROM, From: our users' organisation.
+TEST_F(TransactionTest, PhishWithSpfNoneIsCaughtBySenderIdOnFrom) {
+  const Outcome o = run("x@zebuzez.test", {{"From", "IT Security <it-security@state.example>"},
+                                           {"Subject", "Your password expires"}});
+  ASSERT_TRUE(o.results.spf_mail_from);
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kNone);
+  ASSERT_TRUE(o.results.sender_id);
+  EXPECT_EQ(o.results.sender_id->check.result, spf::Result::kFail);
+  EXPECT_EQ(o.results.sender_id->why, "spf=none");
+  EXPECT_NE(o.auth_results.find("sender-id=fail"), std::string::npos) << o.auth_results;
+  EXPECT_NE(o.auth_results.find("header.from=it-security@state.example"), std::string::npos)
+      << o.auth_results;
+  EXPECT_EQ(o.verdict.action, Action::kMark);  // PRAFail default
+  EXPECT_TRUE(o.add_mark);
+  EXPECT_NE(o.summary.find("sender_id=fail"), std::string::npos);
+  EXPECT_NE(o.summary.find("sender_id_why=\"spf=none\""), std::string::npos) << o.summary;
+}
+
+TEST_F(TransactionTest, PraFailRejectGives550571) {
+  cfg_.pra_fail = Action::kReject;
+  const Outcome o = run("x@zebuzez.test", {{"From", "it-security@state.example"}});
+  EXPECT_EQ(o.verdict.action, Action::kReject);
+  EXPECT_EQ(o.verdict.smtp_code, "550");
+  EXPECT_EQ(o.verdict.enhanced_code, "5.7.1");
+  EXPECT_NE(o.verdict.reason.find("state.example"), std::string::npos) << o.verdict.reason;
+}
+
+// The marketing scenario: SPF pass on the bounce domain is final, From: is not judged.
+TEST_F(TransactionTest, SpfPassIsFinalNoSenderIdCheck) {
+  cfg_.pra_fail = Action::kReject;
+  const Outcome o = run("bounce@bigcomms.example", {{"From", "news@state.example"}});
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kPass);
+  EXPECT_FALSE(o.results.sender_id);
+  EXPECT_EQ(o.auth_results.find("sender-id"), std::string::npos) << o.auth_results;
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+  EXPECT_EQ(zone_.query_count("state.example", dns::RrType::kTxt), 0u);
+}
+
+TEST_F(TransactionTest, SpfFailIsFinalToo) {
+  const Outcome o = run("bob@fail.example", {{"From", "news@state.example"}});
+  EXPECT_FALSE(o.results.sender_id);
+}
+
+TEST_F(TransactionTest, ForwardedMessageJudgedOnResentFrom) {
+  const Outcome o = run("x@zebuzez.test", {{"From", "it-security@state.example"},
+                                           {"Resent-From", "list@forwarder.example"}});
+  ASSERT_TRUE(o.results.sender_id);
+  EXPECT_EQ(o.results.sender_id->check.result, spf::Result::kPass);  // its spf2.0/pra record
+  EXPECT_NE(o.auth_results.find("sender-id=pass"), std::string::npos) << o.auth_results;
+  EXPECT_NE(o.auth_results.find("header.resent-from=list@forwarder.example"), std::string::npos)
+      << o.auth_results;
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+}
+
+TEST_F(TransactionTest, SenderIdAlwaysAndOff) {
+  cfg_.sender_id = config::SenderIdMode::kAlways;
+  Outcome o = run("bounce@bigcomms.example", {{"From", "news@state.example"}});
+  ASSERT_TRUE(o.results.sender_id);
+  EXPECT_EQ(o.results.sender_id->check.result, spf::Result::kFail);
+  EXPECT_EQ(o.results.sender_id->why, "always");
+  cfg_.sender_id = config::SenderIdMode::kOff;
+  o = run("x@zebuzez.test", {{"From", "it-security@state.example"}});
+  EXPECT_FALSE(o.results.sender_id);
+}
+
+TEST_F(TransactionTest, NoPraIsPermErrorAndNotAFail) {
+  cfg_.pra_fail = Action::kReject;
+  const Outcome o = run("x@zebuzez.test", {{"From", "a@state.example"}, {"From", "b@x.example"}});
+  ASSERT_TRUE(o.results.sender_id);
+  EXPECT_EQ(o.results.sender_id->check.result, spf::Result::kPermError);
+  EXPECT_NE(o.auth_results.find("sender-id=permerror"), std::string::npos) << o.auth_results;
   EXPECT_EQ(o.verdict.action, Action::kAccept);
 }
 

@@ -99,6 +99,45 @@ TEST(PolicyTest, MostSevereActionWins) {
   EXPECT_EQ(v.reason.find("exception"), std::string::npos);  // no internal details
 }
 
+TEST(PolicyTest, PraFailTakesPraFailAction) {
+  config::Config cfg = config::Config::defaults();
+  Results results = with_mail_from(spf::Result::kNone);
+  results.sender_id.emplace();
+  results.sender_id->check = spf_result(spf::Result::kFail, spf::Identity::kPra);
+  results.sender_id->check.domain = "state.example";
+  results.sender_id->source = mail::PraSource::kFrom;
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kMark);  // default
+  cfg.pra_fail = Action::kReject;
+  const Verdict v = decide(results, cfg, "192.0.2.1");
+  EXPECT_EQ(v.action, Action::kReject);
+  EXPECT_EQ(v.enhanced_code, "5.7.1");
+  EXPECT_EQ(v.reason, "SenderID fail for state.example from 192.0.2.1 (forged From)");
+}
+
+TEST(PolicyTest, PraSoftFailNeutralNoneChangeNothing) {
+  config::Config cfg = config::Config::defaults();
+  cfg.pra_fail = Action::kReject;
+  for (auto r : {spf::Result::kSoftFail, spf::Result::kNeutral, spf::Result::kNone,
+                 spf::Result::kPermError}) {
+    Results results = with_mail_from(spf::Result::kNone);
+    results.sender_id.emplace();
+    results.sender_id->check = spf_result(r, spf::Identity::kPra);
+    EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kAccept) << spf::to_token(r);
+  }
+}
+
+TEST(PolicyTest, PraTempErrorMattersOnlyWhenPraCouldDecide) {
+  config::Config cfg = config::Config::defaults();
+  cfg.temp_error = Action::kTempfail;
+  Results results = with_mail_from(spf::Result::kNone);
+  results.sender_id.emplace();
+  results.sender_id->check = spf_result(spf::Result::kTempError, spf::Identity::kPra);
+  cfg.pra_fail = Action::kAccept;
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kAccept);
+  cfg.pra_fail = Action::kMark;
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kTempfail);
+}
+
 TEST(PolicyTest, SeverityOrder) {
   EXPECT_LT(severity(Action::kAccept), severity(Action::kMark));
   EXPECT_LT(severity(Action::kMark), severity(Action::kQuarantine));

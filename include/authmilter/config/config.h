@@ -69,6 +69,12 @@ std::string_view to_string(Action action);  // "accept", "mark", ...
 // When to check the HELO identity: only for the null sender (RFC 7208 §2.3 minimum), or
 // always (reported as a second spf= entry with smtp.helo).
 enum class HeloCheck { kNullSender, kAlways };
+
+// When to run SenderID on the PRA (RFC 4406/4407): never; only when SPF on MAIL FROM is
+// non-authoritative (none, neutral, temperror, permerror), so an SPF pass or fail is final;
+// or on every message.
+enum class SenderIdMode { kOff, kFallback, kAlways };
+std::string_view to_string(SenderIdMode mode);
 std::string_view to_string(HeloCheck check);  // "null-sender", "always"
 
 struct Config {
@@ -92,6 +98,8 @@ struct Config {
   HeloCheck spf_helo = HeloCheck::kNullSender;
   Action spf_fail = Action::kAccept;
   Action spf_softfail = Action::kAccept;
+  SenderIdMode sender_id = SenderIdMode::kFallback;
+  Action pra_fail = Action::kMark;
   Action temp_error = Action::kAccept;           // never kReject
   Action on_internal_error = Action::kAccept;    // never kReject
   std::string mark_header = "X-Spam-Flag: YES";  // normalised "Name: value"

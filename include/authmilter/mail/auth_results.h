@@ -48,6 +48,8 @@
 #include <utility>
 #include <vector>
 
+#include "authmilter/mail/header.h"
+
 namespace authmilter::mail {
 
 struct MethodResult {
@@ -75,7 +77,6 @@ inline constexpr std::size_t kMaxReasonLength = 400;
 inline constexpr std::size_t kMaxCommentLength = 400;
 // Comment nesting: the reader rejects deeper leading comments, the writer escapes parentheses
 // nested deeper than this.
-inline constexpr std::size_t kMaxCommentDepth = 32;
 
 // Throws std::invalid_argument when !is_valid_authserv_id(authserv_id).
 std::string format_authentication_results(std::string_view authserv_id,

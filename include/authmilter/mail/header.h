@@ -23,6 +23,10 @@ std::string unfold(std::string_view value);
 constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
 // RFC 2045 §5.1 tspecials.
+// Deepest nesting of RFC 5322 comments any of our parsers follows (A-R, address lists);
+// deeper input is refused rather than recursed into.
+inline constexpr std::size_t kMaxCommentDepth = 32;
+
 inline constexpr std::string_view kTspecials = "()<>@,;:\\\"/[]?=";
 
 constexpr bool is_token_char(char c) {

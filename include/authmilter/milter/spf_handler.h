@@ -5,6 +5,7 @@
 //   the client sends headers and body; at end of message it waits for them, bounded by the
 //   message deadline, and stores the typed results. A check still running at the deadline is
 //   reported as temperror (DESIGN §4).
+// Publishes: Pending::spf_envelope (MAIL FROM, or HELO for the null sender) for SenderID.
 // Config keys: SPFHelo (and, through the policy, SPFFail, SPFSoftFail, TempError).
 #pragma once
 
@@ -15,6 +16,11 @@
 
 namespace authmilter::milter {
 
+// Waits for a started check until `deadline` (plus a short grace for its own temperror);
+// temperror when it has not finished. Shared with SenderID, which runs the same engine.
+spf::CheckResult collect_spf(const std::shared_future<spf::CheckResult>& pending,
+                             const spf::Request& request, dns::Deadline deadline);
+
 class SpfHandler final : public Handler {
  public:
   ~SpfHandler() override;
@@ -22,8 +28,8 @@ class SpfHandler final : public Handler {
   void on_eom(Transaction& txn) override;
 
  private:
-  std::future<spf::CheckResult> mail_from_;
-  std::future<spf::CheckResult> helo_;
+  std::shared_future<spf::CheckResult> mail_from_;
+  std::shared_future<spf::CheckResult> helo_;
   spf::Request mail_from_request_;
   spf::Request helo_request_;
 };

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,17 @@ struct Session {
 
 class Transaction;
 
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+// Results that later stages wait for, published by the handler that computes them, so
+// handlers never reach into each other (SenderID waits for SPF; DMARC for SPF and DKIM).
+struct Pending {
+  std::shared_future<spf::CheckResult> spf_envelope;  // MAIL FROM, or HELO for <>
+};
+
 // One check hooked to the milter stages. A new handler set is made for every message.
 class Handler {
  public:
@@ -77,11 +89,6 @@ struct Outcome {
   policy::Verdict verdict;
   std::chrono::milliseconds elapsed{0};
   std::string summary;  // the per-message log line's fields
-};
-
-struct Header {
-  std::string name;
-  std::string value;
 };
 
 class Transaction {
@@ -112,6 +119,7 @@ class Transaction {
   dns::Deadline deadline() const { return deadline_; }
   const std::atomic<bool>* cancel_flag() const { return &cancelled_; }
   policy::Results& results() { return results_; }
+  Pending& pending() { return pending_; }
   Trust trust() const { return trust_; }
 
  private:
@@ -129,6 +137,7 @@ class Transaction {
   std::chrono::steady_clock::time_point started_;
   dns::Deadline deadline_;
   policy::Results results_;
+  Pending pending_;
   // Declared before the handlers: handlers' background work reads it until they are joined.
   std::atomic<bool> cancelled_{false};
   std::vector<std::unique_ptr<Handler>> handlers_;

@@ -7,6 +7,8 @@
 //   internal details.
 // Rules: a temperror can never reject (DNS trouble is tempfail or accept, config enforces it);
 //   SPF permerror, neutral and none change nothing.
+// SenderID: a PRA fail takes PRAFail (550 5.7.1 / 451 4.7.1); a PRA temperror takes
+//   TempError only when PRAFail is not accept (only then could the PRA decide the verdict).
 // Codes: SPF fail/softfail 550 5.7.23 (RFC 7372 "SPF validation failed") or 451 4.7.23 when
 //   the action is tempfail; DNS temperror 451 4.4.3; internal error 451 4.3.0.
 #pragma once

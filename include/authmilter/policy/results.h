@@ -8,13 +8,23 @@
 #include <optional>
 #include <string>
 
+#include "authmilter/mail/pra.h"
 #include "authmilter/spf/spf.h"
 
 namespace authmilter::policy {
 
+// SenderID (RFC 4406) on the PRA (RFC 4407), when it ran.
+struct SenderIdResult {
+  spf::CheckResult check;                 // result, domain, comment of the PRA check
+  std::optional<mail::PraSource> source;  // which header gave the PRA (absent: none found)
+  std::string pra;                        // the PRA address ("" when there is none)
+  std::string why;                        // why it ran: "spf=none", "always"
+};
+
 struct Results {
   std::optional<spf::CheckResult> spf_mail_from;  // RFC 7208 §2.4 (absent for <>)
   std::optional<spf::CheckResult> spf_helo;       // RFC 7208 §2.3 (null sender, or SPFHelo always)
+  std::optional<SenderIdResult> sender_id;        // only when the check ran
   bool internal_error = false;                    // a handler failed in a way that is our fault
   std::string internal_error_detail;
 
