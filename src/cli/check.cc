@@ -8,6 +8,7 @@
 #include "authmilter/config/config.h"
 #include "authmilter/dns/cares_resolver.h"
 #include "authmilter/mail/address.h"
+#include "authmilter/mail/pra.h"
 #include "authmilter/milter/transaction.h"
 
 namespace authmilter::cli {
@@ -74,7 +75,24 @@ void print_json(std::ostream& out, const milter::Outcome& o) {
     first = false;
   }
   if (o.results.spf_helo) out << (first ? "" : ",") << "\"helo\":" << json_spf(*o.results.spf_helo);
-  out << "},\"elapsed_ms\":" << o.elapsed.count() << "}\n";
+  out << "},\"sender_id\":";
+  if (const auto& sid = o.results.sender_id) {
+    out << "{\"pra\":" << json_string(sid->pra)
+        << ",\"field\":" << json_string(sid->source ? mail::to_field_name(*sid->source) : "")
+        << ",\"why\":" << json_string(sid->why) << ",\"check\":" << json_spf(sid->check) << "}";
+  } else {
+    out << "null";
+  }
+  out << ",\"dkim\":[";
+  for (std::size_t i = 0; i < o.results.dkim.size(); ++i) {
+    const dkim::SignatureResult& sig = o.results.dkim[i];
+    out << (i ? "," : "") << "{\"result\":" << json_string(dkim::to_token(sig.result))
+        << ",\"d\":" << json_string(sig.domain) << ",\"i\":" << json_string(sig.identity)
+        << ",\"s\":" << json_string(sig.selector) << ",\"a\":" << json_string(sig.algorithm)
+        << ",\"b\":" << json_string(sig.b_prefix) << ",\"key_bits\":" << sig.key_bits
+        << ",\"comment\":" << json_string(sig.comment) << "}";
+  }
+  out << "],\"elapsed_ms\":" << o.elapsed.count() << "}\n";
 }
 
 void print_text(std::ostream& out, const milter::Outcome& o, const config::Config& config) {
@@ -122,9 +140,8 @@ ParsedMessage parse_message(std::string_view raw) {
       pos -= line.size() + 1;
       break;
     }
-    std::string_view value = line.substr(colon + 1);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    message.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+    message.headers.emplace_back(std::string(line.substr(0, colon)),
+                                 std::string(line.substr(colon + 1)));
   }
   if (pos < raw.size()) message.body = std::string(raw.substr(pos));
   return message;
@@ -210,7 +227,10 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
     dns::CaresResolver resolver(
         dns::CaresOptions{cfg.dns_servers, cfg.dns_timeout, 2, cfg.cache_size, cfg.cache_max_ttl});
     spf::Checker checker(resolver, spf::CheckerOptions{cfg.authserv_id});
-    const milter::Services services{cfg, resolver, checker};
+    const dkim::Library dkim_library(resolver, dkim_options(cfg));
+    const std::unique_ptr<dmarc::OrgDomainFinder> org_domains = load_public_suffixes(cfg);
+    const dmarc::Evaluator dmarc_evaluator(resolver, *org_domains);
+    const milter::Services services{cfg, resolver, checker, &dkim_library, &dmarc_evaluator};
 
     milter::Session session;
     session.client_ip = client_ip;
@@ -220,7 +240,7 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
     milter::Transaction txn(services, session, mail::envelope_address(mail_from), false);
     for (auto& r : rcpts) txn.add_recipient(mail::envelope_address(r));
     const ParsedMessage message = parse_message(raw);
-    for (const auto& [name, value] : message.headers) txn.add_header(name, value);
+    for (const auto& [name, value] : message.headers) txn.add_header(name, value, true);
     txn.end_of_headers();
     txn.add_body(message.body);
     const milter::Outcome outcome = txn.finish();

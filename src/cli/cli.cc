@@ -125,7 +125,10 @@ int run_daemon(const DaemonOptions& options, std::ostream& err) {
     dns::CaresResolver resolver(
         dns::CaresOptions{cfg.dns_servers, cfg.dns_timeout, 2, cfg.cache_size, cfg.cache_max_ttl});
     spf::Checker spf_checker(resolver, spf::CheckerOptions{cfg.authserv_id});
-    const milter::Services services{cfg, resolver, spf_checker};
+    const dkim::Library dkim_library(resolver, dkim_options(cfg));
+    const std::unique_ptr<dmarc::OrgDomainFinder> org_domains = load_public_suffixes(cfg);
+    const dmarc::Evaluator dmarc_evaluator(resolver, *org_domains);
+    const milter::Services services{cfg, resolver, spf_checker, &dkim_library, &dmarc_evaluator};
     spdlog::info("{}", log::fields({{"event", "start"},
                                     {"version", AUTHMILTER_VERSION},
                                     {"socket", cfg.socket},
@@ -146,6 +149,19 @@ int run_daemon(const DaemonOptions& options, std::ostream& err) {
 }
 
 }  // namespace
+
+dkim::VerifierOptions dkim_options(const config::Config& config) {
+  return {config.max_signatures, config.dkim_allow_sha1, config.dkim_min_key_bits};
+}
+
+std::unique_ptr<dmarc::OrgDomainFinder> load_public_suffixes(const config::Config& config) {
+  std::string error;
+  auto finder = dmarc::OrgDomainFinder::load(config.public_suffix_list, &error);
+  if (!finder) {
+    throw std::runtime_error("PublicSuffixList " + config.public_suffix_list + ": " + error);
+  }
+  return finder;
+}
 
 int main_with_args(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (!args.empty() && args[0] == "check") {

@@ -219,6 +219,69 @@ std::vector<Row> make_rows() {
       {{"PRAFail", "action", "mark",
         "action when SenderID fails for the PRA (a forged From:, Sender: or Resent-*)"},
        [](Config& c, std::string_view v) { return set_action(c.pra_fail, v); }},
+      {{"MaxSignatures", "size", "5",
+        "DKIM signatures judged per message (1 to 50); the rest are skipped and logged"},
+       [](Config& c, std::string_view v) -> std::string {
+         const auto n = parse_size(v, 1, kMaxMaxSignatures);
+         if (!n) return expected_size(1, kMaxMaxSignatures);
+         c.max_signatures = static_cast<std::size_t>(*n);
+         return {};
+       }},
+      {{"DKIMAllowSHA1", "bool", "no",
+        "judge rsa-sha1 DKIM signatures (RFC 8301 forbids them: no reports dkim=policy)"},
+       [](Config& c, std::string_view v) { return set_bool(c.dkim_allow_sha1, v); }},
+      {{"DKIMMinKeyBits", "size", "1024",
+        "shortest RSA key a DKIM signature may use (512 to 8192 bits); shorter: dkim=policy"},
+       [](Config& c, std::string_view v) -> std::string {
+         const auto n = parse_size(v, kMinDkimKeyBits, kMaxDkimKeyBits);
+         if (!n) return expected_size(kMinDkimKeyBits, kMaxDkimKeyBits);
+         c.dkim_min_key_bits = static_cast<unsigned>(*n);
+         return {};
+       }},
+      {{"DMARCReject", "action", "reject",
+        "action when DMARC fails and the domain's policy (after pct) is reject"},
+       [](Config& c, std::string_view v) { return set_action(c.dmarc_reject, v); }},
+      {{"DMARCQuarantine", "action", "mark",
+        "action when DMARC fails and the domain's policy (after pct) is quarantine"},
+       [](Config& c, std::string_view v) { return set_action(c.dmarc_quarantine, v); }},
+      {{"DMARCMultipleFrom", "action", "reject",
+        "action when From: has several addresses or fields (RFC 7489 6.6.1: dmarc=permerror)"},
+       [](Config& c, std::string_view v) { return set_action(c.dmarc_multiple_from, v); }},
+      {{"PublicSuffixList", "path", "/usr/share/publicsuffix/public_suffix_list.dat",
+        "public suffix list for DMARC organizational domains (Debian package publicsuffix)"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (v.empty() || v.front() != '/') return "expected an absolute path";
+         c.public_suffix_list = std::string(v);
+         return {};
+       }},
+      {{"IgnoreDMARCFor", "domain-list", "",
+        "From: domains whose DMARC policy is not evaluated (no dmarc= entry, no action)"},
+       [](Config& c, std::string_view v) -> std::string {
+         std::vector<std::string> domains;
+         std::size_t pos = 0;
+         while (pos < v.size()) {
+           if (v[pos] == ',' || v[pos] == ' ' || v[pos] == '\t') {
+             ++pos;
+             continue;
+           }
+           std::size_t end = pos;
+           while (end < v.size() && v[end] != ',' && v[end] != ' ' && v[end] != '\t') ++end;
+           std::string domain(v.substr(pos, end - pos));
+           pos = end;
+           while (!domain.empty() && domain.back() == '.') domain.pop_back();
+           for (char& ch : domain) {
+             if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+             const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                             ch == '.' || ch == '_';
+             if (!ok) return "expected domain names, not " + quote(domain);
+           }
+           if (domain.empty() || domain.size() > 253) return "expected domain names";
+           domains.push_back(std::move(domain));
+         }
+         if (domains.empty()) return "expected at least one domain";
+         c.ignore_dmarc_for = std::move(domains);
+         return {};
+       }},
       {{"TempError", "action", "accept",
         "action when a DNS temporary error leaves the verdict open (never reject)"},
        [](Config& c, std::string_view v) { return set_safe_action(c.temp_error, v); }},

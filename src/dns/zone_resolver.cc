@@ -244,9 +244,9 @@ bool ZoneResolver::name_exists_locked(const std::string& name) const {
   return false;
 }
 
-Answer ZoneResolver::answer(std::string_view name, RrType type) const {
-  const std::string key_name = normalize_name(name);
-  std::lock_guard lock(mutex_);
+Answer ZoneResolver::answer_locked(const std::string& key_name, RrType type,
+                                   const std::vector<Record>** cnames) const {
+  *cnames = nullptr;
   Answer answer;
   answer.authenticated = authenticated_;
   if (auto err = errors_.find({key_name, type}); err != errors_.end()) {
@@ -254,7 +254,8 @@ Answer ZoneResolver::answer(std::string_view name, RrType type) const {
     answer.detail = std::string(to_string(err->second)) + " (zone directive)";
     return answer;
   }
-  auto found = records_.find({key_name, type});
+  std::string owner = key_name;  // where the records come from (the wildcard when synthesized)
+  auto found = records_.find({owner, type});
   if (found == records_.end() && !name_exists_locked(key_name)) {
     // RFC 4592 §3.3.1: find the closest encloser (the nearest ancestor that exists); only a
     // wildcard directly below it may synthesize the answer, otherwise the name does not exist.
@@ -265,6 +266,7 @@ Answer ZoneResolver::answer(std::string_view name, RrType type) const {
       if (!name_exists_locked(std::string(rest))) continue;
       const std::string source = "*." + std::string(rest);
       if (name_exists_locked(source)) {
+        owner = source;
         found = records_.find({source, type});
         synthesized = true;
       }
@@ -277,6 +279,12 @@ Answer ZoneResolver::answer(std::string_view name, RrType type) const {
     }
   }
   if (found == records_.end() || found->second.empty()) {
+    if (type != RrType::kCname) {
+      if (auto alias = records_.find({owner, RrType::kCname});
+          alias != records_.end() && !alias->second.empty()) {
+        *cnames = &alias->second;
+      }
+    }
     answer.status = Status::kNoData;
     answer.ttl = kDefaultTtl;
     return answer;
@@ -286,6 +294,38 @@ Answer ZoneResolver::answer(std::string_view name, RrType type) const {
   answer.ttl = found->second.front().ttl;
   for (const auto& record : found->second) answer.ttl = std::min(answer.ttl, record.ttl);
   return answer;
+}
+
+Answer ZoneResolver::answer(std::string_view name, RrType type) const {
+  std::string current = normalize_name(name);
+  std::lock_guard lock(mutex_);
+  // RFC 1034 §3.6.2: a CNAME at the asked name (with no records of the asked type) is
+  // followed within the zone, as a recursive resolver would; like wire::parse_response(),
+  // a loop or a chain longer than kMaxCnameChain is an error.
+  std::vector<std::string> visited{current};
+  std::uint32_t chain_ttl = std::numeric_limits<std::uint32_t>::max();
+  for (std::size_t hops = 0;; ++hops) {
+    const std::vector<Record>* cnames = nullptr;
+    Answer answer = answer_locked(current, type, &cnames);
+    if (cnames == nullptr) {
+      // The chain is only as good as its shortest-lived link.
+      if (hops > 0 && answer.status == Status::kNoError) {
+        answer.ttl = std::min(answer.ttl, chain_ttl);
+      }
+      return answer;
+    }
+    if (hops == kMaxCnameChain) {
+      return Answer::failure(
+          Status::kError, "CNAME chain longer than " + std::to_string(kMaxCnameChain) + " (zone)");
+    }
+    const Record& alias = cnames->front();
+    chain_ttl = std::min(chain_ttl, alias.ttl);
+    current = normalize_name(alias.data);
+    if (std::find(visited.begin(), visited.end(), current) != visited.end()) {
+      return Answer::failure(Status::kError, "CNAME loop at " + current + " (zone)");
+    }
+    visited.push_back(current);
+  }
 }
 
 PendingAnswer ZoneResolver::start(std::string_view name, RrType type) {

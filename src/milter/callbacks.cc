@@ -33,6 +33,7 @@ std::string g_socket;
 // Per-connection context behind smfi_setpriv.
 struct Connection {
   Session session;
+  bool leading_space_kept = false;  // SMFIP_HDR_LEADSPC negotiated: header values as sent
   std::unique_ptr<Transaction> txn;
   std::string queue_id;
 };
@@ -117,7 +118,10 @@ sfsistat guarded(SMFICTX* ctx, std::string_view where, Body&& body) noexcept {
   }
 }
 
-void apply_edits(SMFICTX* ctx, const Outcome& outcome) {
+// `leading_space`: with SMFIP_HDR_LEADSPC the MTA adds no space after the colon of headers we
+// add, so we write it ourselves.
+void apply_edits(SMFICTX* ctx, const Outcome& outcome, bool leading_space) {
+  const std::string space = leading_space ? " " : "";
   static char kArName[] = "Authentication-Results";
   for (int index : outcome.remove_ar) {
     if (smfi_chgheader(ctx, kArName, index, nullptr) != MI_SUCCESS) {
@@ -126,11 +130,11 @@ void apply_edits(SMFICTX* ctx, const Outcome& outcome) {
   }
   if (!outcome.received_spf.empty()) {
     static char kReceivedSpf[] = "Received-SPF";
-    std::string value = outcome.received_spf;
+    std::string value = space + outcome.received_spf;
     smfi_insheader(ctx, 0, kReceivedSpf, value.data());
   }
   if (!outcome.auth_results.empty()) {
-    std::string value = outcome.auth_results;
+    std::string value = space + outcome.auth_results;
     if (smfi_insheader(ctx, 0, kArName, value.data()) != MI_SUCCESS) {
       throw std::runtime_error("smfi_insheader(Authentication-Results) failed");
     }
@@ -141,15 +145,42 @@ void apply_edits(SMFICTX* ctx, const Outcome& outcome) {
     std::string name = mark.substr(0, colon);
     std::string value = colon == std::string::npos ? std::string("YES") : mark.substr(colon + 1);
     while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    value = space + value;
     smfi_addheader(ctx, name.data(), value.data());
   }
 }
 
+constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+
+// What option negotiation agreed for the MTA connection this libmilter thread serves. It
+// outlives our Connection: after XCLIENT, Postfix ends the SMTP session with QUIT_NC and
+// starts a new one on the same milter connection (close, then connect) without negotiating
+// again, and libmilter serves one MTA connection per thread.
+thread_local bool t_leading_space_kept = false;
+
 extern "C" {
+
+// Asks for header values exactly as sent (SMFIP_HDR_LEADSPC): DKIM's simple header
+// canonicalization needs the space after the colon, or its absence.
+sfsistat on_negotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, unsigned long,
+                      unsigned long, unsigned long* want_actions, unsigned long* want_steps,
+                      unsigned long* want_2, unsigned long* want_3) noexcept {
+  return guarded(ctx, "negotiate", [&] {
+    *want_actions = actions & kActions;
+    *want_steps = steps & SMFIP_HDR_LEADSPC;
+    *want_2 = 0;
+    *want_3 = 0;
+    t_leading_space_kept = (steps & SMFIP_HDR_LEADSPC) != 0;
+    return SMFIS_CONTINUE;
+  });
+}
 
 sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept {
   return guarded(ctx, "connect", [&] {
-    auto connection = std::make_unique<Connection>();
+    std::unique_ptr<Connection> connection(connection_of(ctx));  // a repeated connect
+    smfi_setpriv(ctx, nullptr);
+    connection = std::make_unique<Connection>();
+    connection->leading_space_kept = t_leading_space_kept;
     Session& session = connection->session;
     session.client_ip = address_text(hostaddr);
     session.client_name = hostname != nullptr ? hostname : "";
@@ -196,7 +227,7 @@ sfsistat on_header(SMFICTX* ctx, char* name, char* value) noexcept {
   return guarded(ctx, "header", [&] {
     Connection* c = connection_of(ctx);
     if (c != nullptr && c->txn && name != nullptr) {
-      c->txn->add_header(name, value != nullptr ? value : "");
+      c->txn->add_header(name, value != nullptr ? value : "", c->leading_space_kept);
     }
     return SMFIS_CONTINUE;
   });
@@ -236,7 +267,7 @@ sfsistat on_eom(SMFICTX* ctx) noexcept {
       case config::Action::kTempfail:
         return set_reply_and_return(ctx, verdict, SMFIS_TEMPFAIL);
       case config::Action::kQuarantine: {
-        apply_edits(ctx, outcome);
+        apply_edits(ctx, outcome, c->leading_space_kept);
         std::string reason = reply_text(verdict.reason);
         if (smfi_quarantine(ctx, reason.data()) != MI_SUCCESS) {
           throw std::runtime_error("smfi_quarantine failed");
@@ -245,7 +276,7 @@ sfsistat on_eom(SMFICTX* ctx) noexcept {
       }
       case config::Action::kAccept:
       case config::Action::kMark:
-        apply_edits(ctx, outcome);
+        apply_edits(ctx, outcome, c->leading_space_kept);
         return SMFIS_ACCEPT;
     }
     return SMFIS_ACCEPT;
@@ -292,7 +323,7 @@ void bind_socket(const std::string& socket, unsigned umask_bits) {
   smfiDesc desc{};
   desc.xxfi_name = kName;
   desc.xxfi_version = SMFI_VERSION;
-  desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+  desc.xxfi_flags = kActions;
   desc.xxfi_connect = on_connect;
   desc.xxfi_helo = on_helo;
   desc.xxfi_envfrom = on_envfrom;
@@ -303,6 +334,7 @@ void bind_socket(const std::string& socket, unsigned umask_bits) {
   desc.xxfi_eom = on_eom;
   desc.xxfi_abort = on_abort;
   desc.xxfi_close = on_close;
+  desc.xxfi_negotiate = on_negotiate;
   g_socket = socket;
   std::string conn = socket;
   if (smfi_setconn(conn.data()) != MI_SUCCESS) {

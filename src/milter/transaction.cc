@@ -4,6 +4,8 @@
 
 #include "authmilter/log/log.h"
 #include "authmilter/mail/auth_results.h"
+#include "authmilter/milter/dkim_handler.h"
+#include "authmilter/milter/dmarc_handler.h"
 #include "authmilter/milter/sender_id_handler.h"
 #include "authmilter/milter/spf_handler.h"
 
@@ -47,6 +49,56 @@ mail::MethodResult sender_id_method(const policy::SenderIdResult& sid) {
   return method;
 }
 
+// RFC 8601 §2.7.1: one dkim resinfo per signature, or dkim=none without signatures.
+void add_dkim_methods(const policy::Results& results, std::vector<mail::MethodResult>& methods) {
+  if (results.dkim.empty()) {
+    methods.push_back({"dkim", "none", "", "", {}});
+    return;
+  }
+  for (const dkim::SignatureResult& sig : results.dkim) {
+    mail::MethodResult method;
+    method.method = "dkim";
+    method.result = std::string(dkim::to_token(sig.result));
+    method.comment = sig.comment;
+    method.properties.emplace_back("header.d", sig.domain);
+    if (!sig.identity.empty()) method.properties.emplace_back("header.i", sig.identity);
+    method.properties.emplace_back("header.s", sig.selector);
+    if (!sig.algorithm.empty()) method.properties.emplace_back("header.a", sig.algorithm);
+    if (!sig.b_prefix.empty()) method.properties.emplace_back("header.b", sig.b_prefix);
+    methods.push_back(std::move(method));
+  }
+}
+
+// RFC 7489 §11.2 / RFC 8601: dmarc=<result> (p= sp= pct= dis=) header.from=<domain>.
+mail::MethodResult dmarc_method(const dmarc::DmarcResult& dm) {
+  mail::MethodResult method;
+  method.method = "dmarc";
+  method.result = std::string(dmarc::to_token(dm.result));
+  if (!dm.policy_domain.empty()) {
+    method.comment =
+        "p=" + std::string(dmarc::to_token(dm.p)) + " sp=" + std::string(dmarc::to_token(dm.sp)) +
+        " pct=" + std::to_string(dm.pct) + " dis=" + std::string(dmarc::to_token(dm.disposition));
+    if (dm.sampled_out) method.comment += " sampled out";
+  } else if (!dm.comment.empty()) {
+    method.comment = dm.comment;
+  }
+  if (!dm.from_domain.empty()) method.properties.emplace_back("header.from", dm.from_domain);
+  if (!dm.policy_domain.empty() && dm.result == dmarc::Result::kFail) {
+    method.properties.emplace_back("policy.dmarc", std::string(dmarc::to_token(dm.disposition)));
+  }
+  return method;
+}
+
+std::string dkim_summary(const std::vector<dkim::SignatureResult>& signatures) {
+  if (signatures.empty()) return "none";
+  std::string out;
+  for (const auto& sig : signatures) {
+    if (!out.empty()) out += ',';
+    out += std::string(dkim::to_token(sig.result)) + ":" + sig.domain;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view to_string(Trust trust) {
@@ -76,6 +128,9 @@ Transaction::Transaction(const Services& services, const Session& session, std::
   if (trust_ != Trust::kUntrusted) return;  // our own clients are not judged as inbound
   handlers_.push_back(std::make_unique<SpfHandler>());
   handlers_.push_back(std::make_unique<SenderIdHandler>());
+  if (services.dkim != nullptr) handlers_.push_back(std::make_unique<DkimHandler>());
+  // Last: at end of message DMARC reads what SPF and DKIM stored.
+  if (services.dmarc != nullptr) handlers_.push_back(std::make_unique<DmarcHandler>());
   for (auto& handler : handlers_) handler->on_envfrom(*this);
 }
 
@@ -88,7 +143,11 @@ void Transaction::add_recipient(std::string recipient) {
   recipients_.push_back(std::move(recipient));
 }
 
-void Transaction::add_header(std::string_view name, std::string_view value) {
+void Transaction::add_header(std::string_view name, std::string_view given,
+                             bool leading_space_kept) {
+  const std::string raw = leading_space_kept ? std::string(given) : " " + std::string(given);
+  std::string_view value = given;
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   if (iequals(name, kAuthResultsHeader)) {
     ++ar_headers_seen_;
     // Internal clients' headers are left alone: our own A-R from a first pass must survive
@@ -108,7 +167,7 @@ void Transaction::add_header(std::string_view name, std::string_view value) {
   }
   header_bytes_ += size;
   headers_.push_back({std::string(name), std::string(value)});
-  for (auto& handler : handlers_) handler->on_header(*this, name, value);
+  for (auto& handler : handlers_) handler->on_header(*this, name, value, raw);
 }
 
 void Transaction::end_of_headers() {
@@ -143,6 +202,8 @@ Outcome Transaction::finish() {
     if (results_.spf_mail_from) methods.push_back(spf_method(*results_.spf_mail_from, session_));
     if (results_.spf_helo) methods.push_back(spf_method(*results_.spf_helo, session_));
     if (results_.sender_id) methods.push_back(sender_id_method(*results_.sender_id));
+    if (services_.dkim != nullptr) add_dkim_methods(results_, methods);
+    if (results_.dmarc) methods.push_back(dmarc_method(*results_.dmarc));
     outcome.auth_results =
         mail::format_authentication_results(services_.config.authserv_id, methods);
     if (services_.config.add_received_spf) {
@@ -173,6 +234,19 @@ Outcome Transaction::finish() {
       log::append_field(line, "sender_id", spf::to_token(sid->check.result));
       log::append_field(line, "pra", sid->pra);
       log::append_field(line, "sender_id_why", sid->why);
+    }
+    if (services_.dkim != nullptr) {
+      log::append_field(line, "dkim", dkim_summary(results_.dkim));
+      if (results_.dkim_skipped > 0) {
+        log::append_field(line, "dkim_skipped", std::to_string(results_.dkim_skipped));
+      }
+    }
+    if (const auto& dm = results_.dmarc) {
+      log::append_field(line, "dmarc", dmarc::to_token(dm->result));
+      log::append_field(line, "header_from", dm->from_domain);
+      if (!dm->policy_domain.empty()) {
+        log::append_field(line, "dmarc_dis", dmarc::to_token(dm->disposition));
+      }
     }
     if (results_.internal_error) log::append_field(line, "error", results_.internal_error_detail);
   }

@@ -67,7 +67,11 @@ Verdict decide(const Results& results, const config::Config& config, std::string
     candidates.push_back(candidate(action, "internal-error", "4.3.0", "4.3.0",
                                    "Temporary local problem, try again later"));
   }
-  if (const spf::CheckResult* spf = results.spf_envelope()) {
+  // A DMARC pass authenticates the From: domain (aligned SPF or DKIM): an SPF failure at our
+  // MX (forwarded mail) or a PRA failure no longer says the message is forged.
+  const bool dmarc_pass = results.dmarc && results.dmarc->result == dmarc::Result::kPass;
+  const spf::CheckResult* envelope = dmarc_pass ? nullptr : results.spf_envelope();
+  if (const spf::CheckResult* spf = envelope) {
     switch (spf->result) {
       case spf::Result::kFail:
         candidates.push_back(candidate(config.spf_fail, "spf-fail", "5.7.23", "4.7.23",
@@ -93,7 +97,7 @@ Verdict decide(const Results& results, const config::Config& config, std::string
         break;
     }
   }
-  if (const auto& sid = results.sender_id) {
+  if (const auto& sid = dmarc_pass ? std::optional<SenderIdResult>() : results.sender_id) {
     const std::string domain =
         sid->check.domain.empty() ? std::string("the sender") : sid->check.domain;
     if (sid->check.result == spf::Result::kFail) {
@@ -108,6 +112,30 @@ Verdict decide(const Results& results, const config::Config& config, std::string
       Action action = config.temp_error == Action::kReject ? Action::kTempfail : config.temp_error;
       candidates.push_back(candidate(action, "temperror", "4.4.3", "4.4.3",
                                      "DNS lookup failed for " + domain + ", try again later"));
+    }
+  }
+  if (const auto& dm = results.dmarc) {
+    const std::string domain = !dm->policy_domain.empty() ? dm->policy_domain : dm->from_domain;
+    if (dm->result == dmarc::Result::kFail && dm->disposition == dmarc::Policy::kReject) {
+      candidates.push_back(candidate(config.dmarc_reject, "dmarc-reject", "5.7.1", "4.7.1",
+                                     "DMARC policy of " + domain + " is reject"));
+    } else if (dm->result == dmarc::Result::kFail &&
+               dm->disposition == dmarc::Policy::kQuarantine) {
+      candidates.push_back(candidate(config.dmarc_quarantine, "dmarc-quarantine", "5.7.1", "4.7.1",
+                                     "DMARC policy of " + domain + " is quarantine"));
+    } else if (dm->result == dmarc::Result::kPermError &&
+               (dm->from_problem == dmarc::FromProblem::kMultipleFields ||
+                dm->from_problem == dmarc::FromProblem::kMultipleDomains)) {
+      candidates.push_back(candidate(config.dmarc_multiple_from, "dmarc-multiple-from", "5.7.1",
+                                     "4.7.1",
+                                     "A message must have one From: address (RFC 7489 6.6.1)"));
+    } else if (dm->result == dmarc::Result::kTempError &&
+               (config.dmarc_reject != Action::kAccept ||
+                config.dmarc_quarantine != Action::kAccept)) {
+      Action action = config.temp_error == Action::kReject ? Action::kTempfail : config.temp_error;
+      candidates.push_back(
+          candidate(action, "temperror", "4.4.3", "4.4.3",
+                    "DNS lookup failed for the DMARC policy of " + domain + ", try again later"));
     }
   }
   Verdict verdict;  // accept

@@ -15,8 +15,11 @@ extern "C" {
 
 #include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <exception>
+#include <memory>
+#include <new>
 #include <optional>
 
 #include "authmilter/spf/record_lint.h"
@@ -235,7 +238,16 @@ std::optional<std::string> macro_value(SPF_request_t* request, char letter,
     case 'i':
     case 'I':
       if (request->client_ver == AF_INET6) {
-        return std::string(31, '.');  // only the part count matters: 32 nibbles, 31 dots
+        // RFC 7208 §7.3: "dot-format" of IPv6 is the 32 nibbles, high first.
+        static constexpr char kHex[] = "0123456789abcdef";
+        std::string nibbles;
+        for (const std::uint8_t octet : request->ipv6.s6_addr) {
+          if (!nibbles.empty()) nibbles.push_back('.');
+          nibbles.push_back(kHex[octet >> 4]);
+          nibbles.push_back('.');
+          nibbles.push_back(kHex[octet & 0xf]);
+        }
+        return nibbles;
       }
       [[fallthrough]];
     case 'c':
@@ -253,6 +265,26 @@ void reset_follow(LookupContext& ctx) {
   ctx.follow_names.clear();
   ctx.follow_next = 0;
   ctx.follow_is_client_name = false;
+  ctx.follow_is_ptr = false;
+  ctx.follow_zero_cidr = ZeroCidr{};
+}
+
+// For "a/0" / "mx/0" (record_lint.h): `answer` with its records replaced by the client's own
+// address, when it has any and the asked family is one whose CIDR length is 0.
+void apply_zero_cidr(const LookupContext& ctx, ZeroCidr zero, dns::RrType type,
+                     dns::Answer& answer) {
+  if (ctx.request == nullptr || !answer.has_records()) return;
+  dns::Record client;
+  client.type = type;
+  client.ttl = answer.ttl;
+  if (type == dns::RrType::kA && zero.ip4 && ctx.request->client_ver == AF_INET) {
+    client.data.assign(reinterpret_cast<const char*>(&ctx.request->ipv4), sizeof(in_addr));
+  } else if (type == dns::RrType::kAaaa && zero.ip6 && ctx.request->client_ver == AF_INET6) {
+    client.data.assign(reinterpret_cast<const char*>(&ctx.request->ipv6), sizeof(in6_addr));
+  } else {
+    return;
+  }
+  answer.records.assign(1, std::move(client));
 }
 
 Purpose classify(LookupContext& ctx, std::string_view domain, dns::RrType type, bool should_cache) {
@@ -285,7 +317,9 @@ Purpose classify(LookupContext& ctx, std::string_view domain, dns::RrType type, 
 SPF_dns_rr_t* lookup(SPF_dns_server_t* server, const char* domain_c, ns_type type,
                      int should_cache) {
   LookupContext& ctx = context_of(server);
-  const std::string_view domain = domain_c != nullptr ? domain_c : "";
+  std::string_view domain = domain_c != nullptr ? domain_c : "";
+  // "a/0", "mx/0": the real name without the marker (record_lint.h).
+  const ZeroCidr zero_cidr = take_zero_cidr_marker(domain);
   const std::optional<dns::RrType> rr_type = rr_type_of(type);
   if (!rr_type) return empty_rr(server, domain_c, type, NO_DATA);
 
@@ -303,11 +337,17 @@ SPF_dns_rr_t* lookup(SPF_dns_server_t* server, const char* domain_c, ns_type typ
   }
   if (!may_query(ctx, evaluation)) return empty_rr(server, domain_c, type, TRY_AGAIN);
 
-  const dns::Answer answer = query(ctx, domain, *rr_type);
+  dns::Answer answer = query(ctx, domain, *rr_type);
   if (answer.is_temporary_failure()) {
+    // RFC 7208 §5.5: a DNS error on the address lookup of a PTR name skips that name.
+    if (purpose == Purpose::kFollow && ctx.follow_is_ptr) {
+      return empty_rr(server, domain_c, type, NO_DATA);
+    }
     if (evaluation) note_temporary(ctx, domain, *rr_type, answer);
     return empty_rr(server, domain_c, type, TRY_AGAIN);
   }
+  if (purpose == Purpose::kTerm) apply_zero_cidr(ctx, zero_cidr, *rr_type, answer);
+  if (purpose == Purpose::kFollow) apply_zero_cidr(ctx, ctx.follow_zero_cidr, *rr_type, answer);
   if (purpose == Purpose::kTerm && is_void(answer) && ++ctx.void_lookups > kMaxVoidLookups) {
     note_stop(ctx, Stop::kVoidLimit,
               "more than " + std::to_string(kMaxVoidLookups) + " void lookups (the last " +
@@ -329,8 +369,8 @@ SPF_dns_rr_t* lookup(SPF_dns_server_t* server, const char* domain_c, ns_type typ
     if (answer.records.size() == 1) text = prepare_explanation(answer.records.front().data);
     if (!text) return empty_rr(server, domain_c, type, NO_DATA);
     dns::Answer prepared = answer;
-    prepared.records.front().data = fix_macro_truncation(
-        *text, [&ctx](char letter) { return macro_value(ctx.request, letter, false); });
+    prepared.records.front().data =
+        fix_macros(*text, [&ctx](char letter) { return macro_value(ctx.request, letter, false); });
     std::vector<std::string> unused;
     return to_rr(server, domain_c, type, *rr_type, prepared, 1, unused);
   }
@@ -340,6 +380,8 @@ SPF_dns_rr_t* lookup(SPF_dns_server_t* server, const char* domain_c, ns_type typ
     ctx.follow_names = std::move(names);
     ctx.follow_next = 0;
     ctx.follow_is_client_name = purpose == Purpose::kClientName;
+    ctx.follow_is_ptr = type == ns_t_ptr && purpose == Purpose::kTerm;
+    ctx.follow_zero_cidr = type == ns_t_mx ? zero_cidr : ZeroCidr{};
   }
   return rr;
 }
@@ -362,6 +404,120 @@ std::string compile_message(SPF_response_t* response, int from) {
   return SPF_strerror(SPF_response_errcode(response));
 }
 
+// A prepared record's terms: mechanisms in order, and its exp= and redirect= modifiers (the
+// only modifiers prepare_record() keeps; redirect= last).
+struct RecordTerms {
+  std::vector<std::string> mechanisms;
+  std::string explanation;  // "exp=..." or empty
+  std::string redirect;     // "redirect=..." or empty
+};
+
+RecordTerms split_terms(std::string_view record) {
+  RecordTerms terms;
+  bool version = true;
+  std::size_t start = 0;
+  while (start <= record.size()) {
+    std::size_t end = record.find(' ', start);
+    if (end == std::string_view::npos) end = record.size();
+    const std::string_view term = record.substr(start, end - start);
+    start = end + 1;
+    if (term.empty()) continue;
+    if (version) {
+      version = false;
+      continue;
+    }
+    const std::size_t special = term.find_first_of(":/=");
+    if (special != std::string_view::npos && term[special] == '=') {
+      (starts_with_ci(term, "exp=") ? terms.explanation : terms.redirect) = std::string(term);
+    } else {
+      terms.mechanisms.emplace_back(term);
+    }
+  }
+  return terms;
+}
+
+// "v=spf1 <mechanisms [from, to)> [exp=] [tail]"
+std::string join_terms(const RecordTerms& terms, std::size_t from, std::size_t to,
+                       const std::string& tail) {
+  std::string out = "v=spf1";
+  for (std::size_t i = from; i < to; ++i) out += " " + terms.mechanisms[i];
+  if (!terms.explanation.empty()) out += " " + terms.explanation;
+  if (!tail.empty()) out += " " + tail;
+  return out;
+}
+
+struct ResponseFree {
+  void operator()(SPF_response_t* response) const { SPF_response_free(response); }
+};
+struct RecordFree {
+  void operator()(SPF_record_t* record) const { SPF_record_free(record); }
+};
+
+// Whether libspf2 compiles `record` with all of its `mechanisms` (a trial, with a scratch
+// response so the check's response gets no messages).
+bool compiles_whole(SPF_server_t* server, const std::string& record, std::size_t mechanisms) {
+  std::unique_ptr<SPF_response_t, ResponseFree> scratch(SPF_response_new(nullptr));
+  if (!scratch) throw std::bad_alloc();
+  SPF_record_t* raw = nullptr;
+  const SPF_errcode_t err = SPF_record_compile(server, scratch.get(), &raw, record.c_str());
+  const std::unique_ptr<SPF_record_t, RecordFree> compiled(raw);
+  return err == SPF_E_SUCCESS && compiled &&
+         static_cast<std::size_t>(compiled->num_mech) == mechanisms;
+}
+
+// Compiles a prepared record for `domain` into *recordp. libspf2 1.2.10 stores at most
+// SPF_MAX_MECH_LEN (511) octets of compiled mechanisms per record and silently drops every
+// mechanism past that (SPF_record_compile ignores SPF_E_BIG_MECH): 64 ip4 or 26 ip6 terms
+// are enough, and "-all" would vanish. Such a record is split: the first part ends in
+// "redirect=<n>.continue.authmilter.invalid", whose get_spf() serves the rest (with the same
+// exp=) under the record's own domain. A redirect at the end of a record is exactly "go on
+// with these terms", and the part names are under the reserved TLD .invalid (RFC 6761).
+SPF_errcode_t compile_record(SPF_server_t* server, LookupContext& ctx, SPF_response_t* response,
+                             SPF_record_t** recordp, const std::string& record,
+                             const std::string& domain, const std::string& where) {
+  const RecordTerms terms = split_terms(record);
+  const std::size_t mechanisms = terms.mechanisms.size() + (terms.redirect.empty() ? 0 : 1);
+  const int messages_before = SPF_response_messages(response);
+  SPF_errcode_t err = SPF_record_compile(server, response, recordp, record.c_str());
+  if (err == SPF_E_SUCCESS && *recordp != nullptr &&
+      static_cast<std::size_t>((*recordp)->num_mech) != mechanisms) {
+    SPF_record_free(*recordp);
+    *recordp = nullptr;
+    const std::string name =
+        std::to_string(++ctx.continuation_count) + std::string(kContinuationSuffix);
+    const std::string redirect = "redirect=" + name;
+    // The longest first part that compiles whole (shorter ones always do).
+    std::size_t low = 0;
+    std::size_t high = terms.mechanisms.empty() ? 0 : terms.mechanisms.size() - 1;
+    while (low < high) {
+      const std::size_t middle = (low + high + 1) / 2;
+      if (compiles_whole(server, join_terms(terms, 0, middle, redirect), middle + 1)) {
+        low = middle;
+      } else {
+        high = middle - 1;
+      }
+    }
+    if (low == 0) {
+      note_problem(ctx, "SPF record of " + where + " is too long for libspf2");
+      return record_error(response, SPF_RESULT_PERMERROR, SPF_E_BIG_MECH);
+    }
+    ctx.continuations[name] = LookupContext::Continuation{
+        join_terms(terms, low, terms.mechanisms.size(), terms.redirect), domain, where};
+    err =
+        SPF_record_compile(server, response, recordp, join_terms(terms, 0, low, redirect).c_str());
+  }
+  if (err != SPF_E_SUCCESS) {
+    if (*recordp != nullptr) SPF_record_free(*recordp);
+    *recordp = nullptr;
+    note_problem(ctx, "syntax error in SPF record of " + where + ": " +
+                          compile_message(response, messages_before));
+    // Never SPF_E_DNS_ERROR (that would read as temperror): a broken record is permanent.
+    return record_error(response, SPF_RESULT_PERMERROR,
+                        err == SPF_E_DNS_ERROR ? SPF_E_SYNTAX : err);
+  }
+  return SPF_E_SUCCESS;
+}
+
 // RFC 7208 §4.4-§4.6 record retrieval for the top-level domain and every include/redirect
 // target. Errors: SPF_E_DNS_ERROR makes libspf2 return temperror for an include/redirect,
 // anything else permerror; at the top level the Checker reads response->result.
@@ -376,6 +532,17 @@ SPF_errcode_t get_spf(SPF_server_t* server, SPF_request_t* request, SPF_response
   if (ctx.stop != Stop::kNone) {
     return is_permanent(ctx.stop) ? record_error(response, SPF_RESULT_PERMERROR, SPF_E_BIG_DNS)
                                   : record_error(response, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR);
+  }
+  if (auto rest = ctx.continuations.find(dns::normalize_name(domain));
+      !top && rest != ctx.continuations.end()) {
+    // The rest of a record split by compile_record(): no DNS, no term; %{d} and the implicit
+    // domain of a/mx stay the record's own domain. Each part is served once.
+    LookupContext::Continuation continuation = std::move(rest->second);
+    ctx.continuations.erase(rest);
+    ctx.continuation_domains.push_back(continuation.domain);
+    request->cur_dom = ctx.continuation_domains.back().c_str();
+    return compile_record(server, ctx, response, recordp, continuation.record, continuation.domain,
+                          continuation.where);
   }
   if (!top) {  // include: or redirect= (RFC 7208 §4.6.4 counts both)
     if (ctx.terms >= kMaxDnsTerms) {
@@ -431,20 +598,9 @@ SPF_errcode_t get_spf(SPF_server_t* server, SPF_request_t* request, SPF_response
     note_problem(ctx, "syntax error in SPF record of " + where + ": " + prepared.problem);
     return record_error(response, SPF_RESULT_PERMERROR, SPF_E_SYNTAX);
   }
-  const std::string record = fix_macro_truncation(
+  const std::string record = fix_macros(
       prepared.record, [request](char letter) { return macro_value(request, letter, true); });
-  const int messages_before = SPF_response_messages(response);
-  const SPF_errcode_t err = SPF_record_compile(server, response, recordp, record.c_str());
-  if (err != SPF_E_SUCCESS) {
-    if (*recordp != nullptr) SPF_record_free(*recordp);
-    *recordp = nullptr;
-    note_problem(ctx, "syntax error in SPF record of " + where + ": " +
-                          compile_message(response, messages_before));
-    // Never SPF_E_DNS_ERROR (that would read as temperror): a broken record is permanent.
-    return record_error(response, SPF_RESULT_PERMERROR,
-                        err == SPF_E_DNS_ERROR ? SPF_E_SYNTAX : err);
-  }
-  return SPF_E_SUCCESS;
+  return compile_record(server, ctx, response, recordp, record, domain, where);
 }
 
 // libspf2 calls these from C: no exception may escape.
@@ -492,6 +648,15 @@ bool spf2_record_has_scope(std::string_view text, std::string_view scope, std::s
   }
 }
 
+// RFC 4406 §3.1: a record "starting with spf2.0" (§3.4), i.e. whose version section (up to
+// the scope list's "/" or the first SP) is "spf2.0", whatever its scopes and even if they are
+// malformed; "spf2.01/pra" or "spf2.1/pra" are other versions.
+bool is_spf2_record(std::string_view text) {
+  constexpr std::string_view kVersion = "spf2.0";
+  return starts_with_ci(text, kVersion) &&
+         (text.size() == kVersion.size() || text[6] == '/' || text[6] == ' ');
+}
+
 bool is_spf1_record(std::string_view text) {
   constexpr std::string_view kVersion = "v=spf1";
   return starts_with_ci(text, kVersion) && (text.size() == kVersion.size() || text[6] == ' ');
@@ -535,9 +700,13 @@ std::optional<std::string> prepare_explanation(std::string_view text) {
 RecordSelection select_record(const std::vector<std::string>& texts, Scope scope) {
   RecordSelection selection;
   if (scope == Scope::kPra) {
-    // RFC 4406 §4.4: spf2.0 records for the scope win; v=spf1 only when there are none.
+    // RFC 4406 §4.4: spf2.0 records for the scope win. §3.4: v=spf1 stands for
+    // "spf2.0/mfrom,pra" only when no spf2.0 record exists at all; a domain whose spf2.0
+    // records name other scopes only has no pra policy ("none").
     std::size_t found = 0;
+    bool any_spf2 = false;
     for (const std::string& text : texts) {
+      any_spf2 = any_spf2 || is_spf2_record(text);
       std::size_t body = 0;
       if (!spf2_record_has_scope(text, "pra", body)) continue;
       if (++found > 1) {
@@ -546,7 +715,7 @@ RecordSelection select_record(const std::vector<std::string>& texts, Scope scope
       selection.outcome = RecordSelection::Outcome::kFound;
       selection.record = "v=spf1" + text.substr(body);
     }
-    if (found == 1) return selection;
+    if (found == 1 || any_spf2) return selection;
   }
   std::size_t found = 0;
   for (const std::string& text : texts) {

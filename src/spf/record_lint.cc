@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "authmilter/spf/syntax.h"
@@ -97,11 +98,12 @@ bool is_cidr_length(std::string_view digits, int max) {
   return value <= max;
 }
 
-// dual-cidr-length = [ ip4-cidr-length ] [ "/" ip6-cidr-length ]; `arg` keeps the domain-spec.
-bool split_dual_cidr(std::string_view& arg) {
+// dual-cidr-length = [ ip4-cidr-length ] [ "/" ip6-cidr-length ]; `arg` keeps the domain-spec,
+// `ip4` and `ip6` the lengths given (empty when absent).
+bool split_dual_cidr(std::string_view& arg, std::string_view& ip4, std::string_view& ip6) {
   std::string_view rest = arg;
-  std::string_view ip6;
-  std::string_view ip4;
+  ip6 = {};
+  ip4 = {};
   if (const std::size_t pos = rest.rfind("//"); pos != std::string_view::npos) {
     const std::string_view digits = rest.substr(pos + 2);
     if (!digits.empty() && std::all_of(digits.begin(), digits.end(), is_digit)) {
@@ -174,13 +176,32 @@ std::string check_directive(std::string_view term, Term& out) {
     return {};
   }
   if (iequals(name, "a") || iequals(name, "mx")) {
+    std::string_view ip4;
+    std::string_view ip6;
     if (!has_arg) {
       // "a", "a/24", "a//64", "a/24//64": the CIDR only.
       std::string_view spec = cidr;
-      if (!split_dual_cidr(spec) || !spec.empty()) return "invalid CIDR length in " + quoted(term);
-      return {};
+      if (!split_dual_cidr(spec, ip4, ip6) || !spec.empty()) {
+        return "invalid CIDR length in " + quoted(term);
+      }
+    } else {
+      if (!split_dual_cidr(arg, ip4, ip6)) return "invalid CIDR length in " + quoted(term);
+      if (!is_domain_spec(arg)) return "invalid domain-spec in " + quoted(term);
     }
-    if (!split_dual_cidr(arg)) return "invalid CIDR length in " + quoted(term);
+    if (ip4 == "0" || ip6 == "0") {
+      // libspf2 rejects a length of 0 (its 0 means "no length"). RFC 7208 §5.3/§5.4: /0
+      // matches any address of the family, i.e. whenever the name has an address of the
+      // client's family. The target gets a marker that the DNS layer strips again; it then
+      // answers with the client's own address whenever the real answer has any records.
+      std::string target = has_arg ? std::string(strip_trailing_dot(arg)) : "%{d}";
+      target += ".";
+      target += ip4 == "0" && ip6 == "0" ? kZeroCidrBoth : ip4 == "0" ? kZeroCidr4 : kZeroCidr6;
+      target += kZeroCidrSuffix;
+      out.text = std::string(qualifier) + std::string(name) + ":" + target;
+      if (!ip4.empty() && ip4 != "0") out.text += "/" + std::string(ip4);
+      if (!ip6.empty() && ip6 != "0") out.text += "//" + std::string(ip6);
+    }
+    return {};
   } else if (iequals(name, "include") || iequals(name, "exists") || iequals(name, "ptr")) {
     if (!cidr.empty()) return "unexpected CIDR length in " + quoted(term);
     if (!has_arg) {
@@ -255,11 +276,16 @@ PreparedRecord prepare_record(std::string_view record) {
   }
   prepared.record = std::string(version);
   std::string redirect;
+  std::size_t mechanisms = 0;  // as libspf2 counts them: redirect= is one
   for (const Term& term : terms) {
     if (term.kind == TermKind::kUnknownModifier) continue;
     if (term.kind == TermKind::kRedirect) {
       redirect = term.text;
       continue;
+    }
+    if (term.kind == TermKind::kMechanism) {
+      mechanisms +=
+          1 + static_cast<std::size_t>(std::count(term.text.begin(), term.text.end(), ' '));
     }
     prepared.record += ' ';
     prepared.record += term.text;
@@ -267,11 +293,104 @@ PreparedRecord prepare_record(std::string_view record) {
   if (!redirect.empty() && !has_all) {
     prepared.record += ' ';
     prepared.record += redirect;
+    ++mechanisms;
+  }
+  if (mechanisms > kMaxMechanisms) {
+    prepared.problem = "more than " + std::to_string(kMaxMechanisms) + " mechanisms";
+    prepared.record.clear();
   }
   return prepared;
 }
 
-std::string fix_macro_truncation(std::string_view text, const MacroValue& value_of) {
+ZeroCidr take_zero_cidr_marker(std::string_view& name) {
+  ZeroCidr zero;
+  std::string_view rest = strip_trailing_dot(name);
+  if (rest.size() < kZeroCidrSuffix.size() ||
+      !iequals(rest.substr(rest.size() - kZeroCidrSuffix.size()), kZeroCidrSuffix)) {
+    return zero;
+  }
+  rest.remove_suffix(kZeroCidrSuffix.size());
+  const std::size_t dot = rest.rfind('.');
+  const std::string_view label = rest.substr(dot == std::string_view::npos ? 0 : dot + 1);
+  if (iequals(label, kZeroCidrBoth)) {
+    zero.ip4 = zero.ip6 = true;
+  } else if (iequals(label, kZeroCidr4)) {
+    zero.ip4 = true;
+  } else if (iequals(label, kZeroCidr6)) {
+    zero.ip6 = true;
+  } else {
+    return zero;
+  }
+  name = rest.substr(0, dot == std::string_view::npos ? 0 : dot);
+  return zero;
+}
+
+namespace {
+
+// RFC 3986 §2.3 unreserved characters stay as they are in URL-escaped (upper-case) macros.
+bool is_unreserved(char c) { return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
+
+// RFC 7208 §7.3: split on the delimiters, reverse, keep the rightmost `keep` parts (0: all),
+// join with '.', URL-escape for an upper-case macro letter.
+std::string expand_macro(std::string_view value, std::string_view delimiters, bool reverse,
+                         std::size_t keep, bool url_escape) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= value.size(); ++i) {
+    if (i == value.size() || delimiters.find(value[i]) != std::string_view::npos) {
+      parts.push_back(value.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (reverse) std::reverse(parts.begin(), parts.end());
+  if (keep > 0 && keep < parts.size()) {
+    parts.erase(parts.begin(), parts.end() - static_cast<std::ptrdiff_t>(keep));
+  }
+  std::string joined;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) joined.push_back('.');
+    joined.append(parts[i]);
+  }
+  if (!url_escape) return joined;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string escaped;
+  for (const char c : joined) {
+    if (is_unreserved(c)) {
+      escaped.push_back(c);
+      continue;
+    }
+    const auto octet = static_cast<unsigned char>(c);
+    escaped.push_back('%');
+    escaped.push_back(kHex[octet >> 4]);
+    escaped.push_back(kHex[octet & 0xf]);
+  }
+  return escaped;
+}
+
+// `expanded` as macro-string literal text ("%%" for '%', "%_" for SP), or nullopt when it
+// holds an octet that cannot be written there: a control or 8-bit octet, or '/' (which
+// libspf2 would read as the start of a CIDR length).
+std::optional<std::string> as_literal(std::string_view expanded) {
+  std::string out;
+  out.reserve(expanded.size());
+  for (const char ch : expanded) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '%') {
+      out += "%%";
+    } else if (c == ' ') {
+      out += "%_";
+    } else if (c < 0x21 || c > 0x7e || c == '/') {
+      return std::nullopt;
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string fix_macros(std::string_view text, const MacroValue& value_of) {
   std::string out;
   out.reserve(text.size());
   std::size_t i = 0;
@@ -292,35 +411,48 @@ std::string fix_macro_truncation(std::string_view text, const MacroValue& value_
     }
     // "%{" letter digits ["r"] delimiters "}"
     const std::string_view macro = text.substr(i + 2, close - i - 2);
+    const std::string_view original = text.substr(i, close + 1 - i);
+    i = close + 1;
     std::size_t digits_end = 1;
     while (digits_end < macro.size() && is_digit(macro[digits_end])) ++digits_end;
     std::size_t keep = 0;
     for (std::size_t k = 1; k < digits_end; ++k) {
       keep = std::min<std::size_t>(keep * 10 + static_cast<std::size_t>(macro[k] - '0'), 1000);
     }
+    std::string_view delimiters = macro.substr(std::min(digits_end, macro.size()));
+    const bool reverse =
+        !delimiters.empty() && (delimiters.front() == 'r' || delimiters.front() == 'R');
+    if (reverse) delimiters.remove_prefix(1);
+    // Only well-formed delimiter lists are ours to expand (others: libspf2 reports them).
+    const bool odd_delimiter = delimiters.find_first_of(",/") != std::string_view::npos &&
+                               delimiters.find_first_not_of(".-+,/_=") == std::string_view::npos;
+    const bool zero_digits = digits_end > 1 && keep == 0;
     std::optional<std::string> value;
-    if (!macro.empty() && keep > 0) value = value_of(macro[0]);
-    if (value) {
-      std::string_view delimiters = macro.substr(digits_end);
-      if (!delimiters.empty() && (delimiters.front() == 'r' || delimiters.front() == 'R')) {
-        delimiters.remove_prefix(1);
-      }
-      if (delimiters.empty()) delimiters = ".";
-      const std::size_t parts =
-          1 + static_cast<std::size_t>(std::count_if(value->begin(), value->end(), [&](char c) {
-            return delimiters.find(c) != std::string_view::npos;
-          }));
-      if (keep >= parts) {
-        out += "%{";
-        out += macro[0];
-        out.append(macro.substr(digits_end));
-        out += '}';
-        i = close + 1;
-        continue;
-      }
+    if (!macro.empty() && !zero_digits && (keep > 0 || odd_delimiter)) value = value_of(macro[0]);
+    if (!value) {
+      out.append(original);  // nothing to fix, or not known: libspf2 expands (or rejects) it
+      continue;
     }
-    out.append(text.substr(i, close + 1 - i));
-    i = close + 1;
+    if (delimiters.empty()) delimiters = ".";
+    if (odd_delimiter) {
+      const bool upper = macro[0] >= 'A' && macro[0] <= 'Z';
+      const std::optional<std::string> literal =
+          as_literal(expand_macro(*value, delimiters, reverse, keep, upper));
+      out.append(literal ? *literal : std::string(original));
+      continue;
+    }
+    const std::size_t parts =
+        1 + static_cast<std::size_t>(std::count_if(value->begin(), value->end(), [&](char c) {
+          return delimiters.find(c) != std::string_view::npos;
+        }));
+    if (keep >= parts) {
+      out += "%{";
+      out += macro[0];
+      out.append(macro.substr(digits_end));
+      out += '}';
+    } else {
+      out.append(original);
+    }
   }
   return out;
 }

@@ -19,6 +19,7 @@ extern "C" {
 #include <utility>
 
 #include "authmilter/spf/dns_layer.h"
+#include "authmilter/spf/record_lint.h"
 #include "authmilter/spf/syntax.h"
 
 namespace authmilter::spf {
@@ -301,7 +302,9 @@ CheckResult Checker::check(const Request& request, dns::Deadline deadline,
     if (!server) throw std::bad_alloc();
     SPF_server_set_rec_dom(server.get(),
                            options_.receiver.empty() ? "localhost" : options_.receiver.c_str());
-    SPF_server_set_max_dns_mech(server.get(), kMaxDnsTerms);
+    // The DNS layer enforces RFC 7208's limits for the whole check; libspf2's own count
+    // (per include level) also counts the redirects that join a split record's parts.
+    SPF_server_set_max_dns_mech(server.get(), kMaxDnsTerms + static_cast<int>(kMaxMechanisms));
     SPF_server_set_max_dns_mx(server.get(), static_cast<int>(kMaxMxNames));
     SPF_server_set_max_dns_ptr(server.get(), static_cast<int>(kMaxPtrNames));
     {

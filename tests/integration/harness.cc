@@ -74,7 +74,23 @@ void reap_orphans(std::chrono::milliseconds within) {
 
 }  // namespace
 
-std::vector<Zone> test_zones() { return {Zone{"example", kExampleZone}}; }
+// RFC 8463 Appendix A.3's signer, with its published keys (RFC 8463 A.2, RFC 6376 A.2
+// style): the signed message in ../shared/conformance/dkim-rfc-examples/ verifies against
+// them. DMARC p=reject; SPF does not list the test client, so a copy of the message from
+// kClientIp is "forwarded": SPF fails at our MX, the aligned DKIM signatures still pass.
+constexpr const char* kFootballZone = R"zone($ORIGIN football.example.com.
+$TTL 300
+@               IN SOA  ns.example. hostmaster.example. 2024010101 3600 600 86400 300
+@               IN NS   ns.example.
+@               IN TXT  "v=spf1 ip4:198.51.100.0/24 -all"
+_dmarc          IN TXT  "v=DMARC1; p=reject; pct=100"
+brisbane._domainkey IN TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+test._domainkey IN TXT  "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
+)zone";
+
+std::vector<Zone> test_zones() {
+  return {Zone{"example", kExampleZone}, Zone{"football.example.com", kFootballZone}};
+}
 
 Harness* Harness::get() { return harness_slot().get(); }
 const std::string& Harness::setup_error() { return setup_error_slot(); }

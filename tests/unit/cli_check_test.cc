@@ -14,8 +14,8 @@ TEST(ParseMessageTest, SplitsHeadersAndBodyWithCrlf) {
       parse_message("From: a@b.example\r\nSubject: hi\r\n there\r\n\r\nbody line\r\n");
   ASSERT_EQ(m.headers.size(), 2u);
   EXPECT_EQ(m.headers[0].first, "From");
-  EXPECT_EQ(m.headers[0].second, "a@b.example");
-  EXPECT_EQ(m.headers[1].second, "hi\r\n there");  // folding kept as an MTA passes it
+  EXPECT_EQ(m.headers[0].second, " a@b.example");
+  EXPECT_EQ(m.headers[1].second, " hi\r\n there");  // folding kept as an MTA passes it
   EXPECT_EQ(m.body, "body line\r\n");
 }
 

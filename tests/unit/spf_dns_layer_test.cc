@@ -319,8 +319,11 @@ TEST(SelectRecord, PraScopeSeam) {
       select_record({"v=spf1 -all", "spf2.0/mfrom,PRA ip4:192.0.2.1 -all"}, Scope::kPra);
   EXPECT_EQ(pra.outcome, Outcome::kFound);
   EXPECT_EQ(pra.record, "v=spf1 ip4:192.0.2.1 -all");
-  // No spf2.0 record for the pra scope: v=spf1 is used (RFC 4406 §4.4).
-  EXPECT_EQ(select_record({"v=spf1 -all", "spf2.0/mfrom +all"}, Scope::kPra).record, "v=spf1 -all");
+  // No spf2.0 record at all: v=spf1 is used. An spf2.0 record for other scopes only hides
+  // v=spf1: no pra policy (RFC 4406 §3.4/§4.4; more in spf_sender_id_test.cc).
+  EXPECT_EQ(select_record({"v=spf1 -all"}, Scope::kPra).record, "v=spf1 -all");
+  EXPECT_EQ(select_record({"v=spf1 -all", "spf2.0/mfrom +all"}, Scope::kPra).outcome,
+            Outcome::kNone);
   EXPECT_EQ(select_record({"spf2.0/pra -all", "spf2.0/pra,mfrom +all"}, Scope::kPra).outcome,
             Outcome::kMultiple);
   // The mailfrom scope of RFC 7208 never reads spf2.0 records.

@@ -110,20 +110,102 @@ TEST(MacroTruncation, DigitsGoWhenTheyKeepEveryPart) {
         return std::nullopt;
     }
   };
-  EXPECT_EQ(fix_macro_truncation("a:%{d2}.x.example", values), "a:%{d}.x.example");
-  EXPECT_EQ(fix_macro_truncation("a:%{d9r}.x", values), "a:%{dr}.x");
-  EXPECT_EQ(fix_macro_truncation("a:%{d1}.x", values), "a:%{d1}.x");  // keeps fewer: fine
-  EXPECT_EQ(fix_macro_truncation("%{l2-}", values), "%{l-}");
-  EXPECT_EQ(fix_macro_truncation("%{l1-}", values), "%{l1-}");
-  EXPECT_EQ(fix_macro_truncation("%{l2}", values), "%{l}");  // no '.': one part
-  EXPECT_EQ(fix_macro_truncation("%{i4r}.%{i5}", values), "%{ir}.%{i}");
-  EXPECT_EQ(fix_macro_truncation("%{i3}", values), "%{i3}");
+  EXPECT_EQ(fix_macros("a:%{d2}.x.example", values), "a:%{d}.x.example");
+  EXPECT_EQ(fix_macros("a:%{d9r}.x", values), "a:%{dr}.x");
+  EXPECT_EQ(fix_macros("a:%{d1}.x", values), "a:%{d1}.x");  // keeps fewer: fine
+  EXPECT_EQ(fix_macros("%{l2-}", values), "%{l-}");
+  EXPECT_EQ(fix_macros("%{l1-}", values), "%{l1-}");
+  EXPECT_EQ(fix_macros("%{l2}", values), "%{l}");  // no '.': one part
+  EXPECT_EQ(fix_macros("%{i4r}.%{i5}", values), "%{ir}.%{i}");
+  EXPECT_EQ(fix_macros("%{i3}", values), "%{i3}");
   // Unknown values stay; "%%{d2}" is a literal '%' and the text "{d2}".
-  EXPECT_EQ(fix_macro_truncation("%{p2}.%{d}.%%{d2}%_%-", values), "%{p2}.%{d}.%%{d2}%_%-");
-  EXPECT_EQ(fix_macro_truncation("%{d0}", values), "%{d0}");
-  EXPECT_EQ(fix_macro_truncation("%{d2", values), "%{d2");
-  EXPECT_EQ(fix_macro_truncation("%{d99999999999999999999}", values), "%{d}");
-  EXPECT_EQ(fix_macro_truncation("", values), "");
+  EXPECT_EQ(fix_macros("%{p2}.%{d}.%%{d2}%_%-", values), "%{p2}.%{d}.%%{d2}%_%-");
+  EXPECT_EQ(fix_macros("%{d0}", values), "%{d0}");
+  EXPECT_EQ(fix_macros("%{d2", values), "%{d2");
+  EXPECT_EQ(fix_macros("%{d99999999999999999999}", values), "%{d}");
+  EXPECT_EQ(fix_macros("", values), "");
+}
+
+TEST(RecordLint, CidrLengthZeroOnAAndMxGetsAMarker) {
+  // libspf2 rejects "/0"; the marker tells the DNS layer which families have length 0.
+  EXPECT_EQ(prepare_record("v=spf1 a/0 -all").record,
+            "v=spf1 a:%{d}.cidr0-4.authmilter.invalid -all");
+  EXPECT_EQ(prepare_record("v=spf1 -mx:Example.org./24//0").record,
+            "v=spf1 -mx:Example.org.cidr0-6.authmilter.invalid/24");
+  EXPECT_EQ(prepare_record("v=spf1 ~a:%{h}/0//0").record,
+            "v=spf1 ~a:%{h}.cidr0-46.authmilter.invalid");
+  EXPECT_EQ(prepare_record("v=spf1 mx//0").record, "v=spf1 mx:%{d}.cidr0-6.authmilter.invalid");
+  // Other lengths stay; "/00" is still a syntax error.
+  EXPECT_EQ(prepare_record("v=spf1 a/24//64").record, "v=spf1 a/24//64");
+  EXPECT_NE(problem_of("v=spf1 a/00"), "");
+  EXPECT_NE(problem_of("v=spf1 mx:/0"), "");
+}
+
+TEST(RecordLint, ZeroCidrMarkerIsTakenOffAgain) {
+  struct Case {
+    std::string name;
+    std::string rest;
+    bool ip4;
+    bool ip6;
+  };
+  const Case cases[] = {
+      {"example.org.cidr0-4.authmilter.invalid", "example.org", true, false},
+      {"Example.ORG.CIDR0-6.Authmilter.Invalid.", "Example.ORG", false, true},
+      {"x.cidr0-46.authmilter.invalid", "x", true, true},
+      {"cidr0-4.authmilter.invalid", "", true, false},
+      {"example.org", "example.org", false, false},
+      {"example.org.cidr0-5.authmilter.invalid", "example.org.cidr0-5.authmilter.invalid", false,
+       false},
+      {"authmilter.invalid", "authmilter.invalid", false, false},
+      {"", "", false, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string_view name = c.name;
+    const ZeroCidr zero = take_zero_cidr_marker(name);
+    EXPECT_EQ(name, c.rest);
+    EXPECT_EQ(zero.ip4, c.ip4);
+    EXPECT_EQ(zero.ip6, c.ip6);
+  }
+}
+
+TEST(RecordLint, MechanismCountAtTheLimitAndOnePast) {
+  std::string at = "v=spf1";
+  for (std::size_t i = 1; i < kMaxMechanisms; ++i) at += " ip4:192.0.2.1";
+  EXPECT_EQ(problem_of(at + " redirect=example.org"), "");  // redirect= counts too
+  EXPECT_EQ(problem_of(at + " -all exp=e.example.org"), "");
+  EXPECT_NE(problem_of(at + " a -all"), "");
+  // ip4:.../0 becomes two mechanisms.
+  EXPECT_NE(problem_of(at + " ip4:0.0.0.0/0"), "");
+}
+
+TEST(MacroDelimiters, CommaAndSlashAreExpandedHere) {
+  const MacroValue values = [](char letter) -> std::optional<std::string> {
+    switch (letter) {
+      case 'l':
+      case 'L':
+        return std::string("a,b/c d%e");
+      case 's':
+        return std::string("x/y,z@example.org");
+      case 'h':
+        return std::string("caf\xc3\xa9,x");
+      default:
+        return std::nullopt;
+    }
+  };
+  // Split on ',' (and '/'), reverse, keep parts, join with '.'; '%' and SP as macro-literals.
+  EXPECT_EQ(fix_macros("x.%{l,/}.y", values), "x.a.b.c%_d%%e.y");
+  EXPECT_EQ(fix_macros("%{l2r,/}", values), "b.a");
+  EXPECT_EQ(fix_macros("%{l1,/ }", values), "%{l1,/ }");  // SP is no delimiter: left alone
+  EXPECT_EQ(fix_macros("%{l,}", values), "%{l,}");        // "b/c d%e" keeps its '/': see below
+  // Upper-case: URL-escaped after the split (RFC 7208 §7.3), written with "%%".
+  EXPECT_EQ(fix_macros("%{L,/}", values), "a.b.c%%20d%%25e");
+  // A '/' left in the value (libspf2 would read a CIDR length) or an 8-bit octet: left as it
+  // is (libspf2 then reports the delimiter: a known deviation, see record_lint.h).
+  EXPECT_EQ(fix_macros("%{s,}", values), "%{s,}");
+  EXPECT_EQ(fix_macros("%{h,}", values), "%{h,}");
+  // Unknown values and the other delimiters stay for libspf2.
+  EXPECT_EQ(fix_macros("%{p,} %{l-} %{l.}", values), "%{p,} %{l-} %{l.}");
 }
 
 TEST(RecordLint, HostileRecordsDoNotCrash) {

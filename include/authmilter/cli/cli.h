@@ -13,10 +13,15 @@
 
 #include <cstddef>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "authmilter/config/config.h"
+#include "authmilter/dkim/verifier.h"
+#include "authmilter/dmarc/org_domain.h"
 
 namespace authmilter::cli {
 
@@ -26,14 +31,21 @@ inline constexpr int kExitConfig = 78;
 // check mode reads at most this much of a message file (beyond: error, not a silent cut).
 inline constexpr std::size_t kMaxCheckMessageBytes = 64 * 1024 * 1024;
 
+// The DKIM verifier's options from the configuration.
+dkim::VerifierOptions dkim_options(const config::Config& config);
+
+// The public suffix list named by PublicSuffixList; throws std::runtime_error naming the
+// file when it cannot be read (DMARC without organizational domains would be wrong).
+std::unique_ptr<dmarc::OrgDomainFinder> load_public_suffixes(const config::Config& config);
+
 int main_with_args(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // `authmilter check ...` with the arguments after "check".
 int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
-// Splits a message into headers (name, value as an MTA hands it to a milter: leading space
-// removed, folding kept) and the body; accepts CRLF or LF line ends. `check` feeds these to a
-// Transaction exactly as the milter callbacks do.
+// Splits a message into headers (name, and the value exactly as after the colon, folding
+// kept, as libmilter passes it with SMFIP_HDR_LEADSPC) and the body; accepts CRLF or LF line ends.
+// `check` feeds these to a Transaction exactly as the milter callbacks do.
 struct ParsedMessage {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;

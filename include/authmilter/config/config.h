@@ -34,6 +34,10 @@
 
 namespace authmilter::config {
 
+// Bounds of MaxSignatures and DKIMMinKeyBits.
+inline constexpr std::size_t kMaxMaxSignatures = 50;
+inline constexpr unsigned kMinDkimKeyBits = 512;
+inline constexpr unsigned kMaxDkimKeyBits = 8192;
 // Longest line (without its line end) and largest file; real files are a few kB.
 inline constexpr std::size_t kMaxLineLength = 4096;
 inline constexpr std::size_t kMaxFileSize = 1024 * 1024;
@@ -100,6 +104,14 @@ struct Config {
   Action spf_softfail = Action::kAccept;
   SenderIdMode sender_id = SenderIdMode::kFallback;
   Action pra_fail = Action::kMark;
+  std::size_t max_signatures = 5;  // DKIM signatures judged per message
+  bool dkim_allow_sha1 = false;    // rsa-sha1 signatures: judged (yes) or dkim=policy (no)
+  unsigned dkim_min_key_bits = 1024;
+  Action dmarc_reject = Action::kReject;
+  Action dmarc_quarantine = Action::kMark;
+  Action dmarc_multiple_from = Action::kReject;
+  std::string public_suffix_list = "/usr/share/publicsuffix/public_suffix_list.dat";
+  std::vector<std::string> ignore_dmarc_for;     // From: domains, lower-case
   Action temp_error = Action::kAccept;           // never kReject
   Action on_internal_error = Action::kAccept;    // never kReject
   std::string mark_header = "X-Spam-Flag: YES";  // normalised "Name: value"

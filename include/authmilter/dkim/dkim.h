@@ -25,6 +25,7 @@ struct SignatureResult {
   std::string comment;    // why: "body hash mismatch", "key too short (512 bits)", ...
   unsigned key_bits = 0;  // 0 when no key was obtained
   bool dnssec = false;    // the key's TXT answer carried the AD bit
+  bool test_key = false;  // the key record says t=y (RFC 6376 §3.6.1: signer is testing)
 };
 
 }  // namespace authmilter::dkim

@@ -13,7 +13,11 @@
 //   NXDOMAIN. A `*.parent` owner answers for names below parent that do not exist, when
 //   parent is their closest existing ancestor (RFC 4592 §3.3.1 closest encloser). TIMEOUT
 //   answers kTimeout at once, as a real resolver does once DNSTimeout has passed.
-// Limits: CNAMEs are not followed; no DNSSEC other than set_authenticated().
+// CNAME: a name with a CNAME and no records of the asked type answers with the records of
+//   the CNAME target (RFC 1034 §3.6.2), followed within the zone; a loop or a chain longer
+//   than kMaxCnameChain answers kError, as wire::parse_response() does for real replies.
+//   Asking for type CNAME returns the CNAME itself.
+// Limits: no DNSSEC other than set_authenticated().
 #pragma once
 
 #include <cstddef>
@@ -54,10 +58,16 @@ class ZoneResolver final : public Resolver {
   std::size_t query_count(std::string_view name, RrType type) const;
 
   static constexpr std::uint32_t kDefaultTtl = 300;
+  // CNAMEs followed per lookup (wire::kMaxCnameChain, as c-ares and most stub resolvers).
+  static constexpr std::size_t kMaxCnameChain = 8;
 
  private:
   using Key = std::pair<std::string, RrType>;
   bool name_exists_locked(const std::string& name) const;
+  // The answer at `key_name` alone; `*cnames` is set to the name's CNAME records when it has
+  // no records of `type` but a CNAME (the caller follows it).
+  Answer answer_locked(const std::string& key_name, RrType type,
+                       const std::vector<Record>** cnames) const;
 
   mutable std::mutex mutex_;
   std::map<Key, std::vector<Record>> records_;

@@ -28,6 +28,8 @@
 #include <vector>
 
 #include "authmilter/config/config.h"
+#include "authmilter/dkim/verifier.h"
+#include "authmilter/dmarc/dmarc.h"
 #include "authmilter/dns/resolver.h"
 #include "authmilter/policy/policy.h"
 #include "authmilter/policy/results.h"
@@ -40,6 +42,8 @@ struct Services {
   const config::Config& config;
   dns::Resolver& resolver;
   const spf::Checker& spf;
+  const dkim::Library* dkim = nullptr;      // absent: no DKIM check (unit tests of other checks)
+  const dmarc::Evaluator* dmarc = nullptr;  // absent: no DMARC check
 };
 
 enum class Trust { kUntrusted, kInternal, kAuthenticated };
@@ -70,7 +74,10 @@ class Handler {
  public:
   virtual ~Handler() = default;
   virtual void on_envfrom(Transaction& txn) {}
-  virtual void on_header(Transaction& txn, std::string_view name, std::string_view value) {}
+  // `value` without leading whitespace; `raw_value` exactly as after the colon (DKIM's simple
+  // header canonicalization needs the original spacing, RFC 6376 §3.4.1).
+  virtual void on_header(Transaction& txn, std::string_view name, std::string_view value,
+                         std::string_view raw_value) {}
   virtual void on_eoh(Transaction& txn) {}
   virtual void on_body(Transaction& txn, std::string_view chunk) {}
   // Waits (bounded by txn.deadline()) for its work and stores its result in txn.results().
@@ -102,7 +109,10 @@ class Transaction {
 
   void set_queue_id(std::string queue_id) { queue_id_ = std::move(queue_id); }
   void add_recipient(std::string recipient);
-  void add_header(std::string_view name, std::string_view value);
+  // `value` as the MTA gave it: with the text after the colon intact when
+  // `leading_space_kept` (libmilter's SMFIP_HDR_LEADSPC, and `check`), otherwise without the
+  // single space the MTA removed.
+  void add_header(std::string_view name, std::string_view value, bool leading_space_kept = false);
   void end_of_headers();
   void add_body(std::string_view chunk);
   // Waits for the checks (never past the deadline), decides, and returns the edits.
@@ -114,6 +124,7 @@ class Transaction {
   const Services& services() const { return services_; }
   const Session& session() const { return session_; }
   const std::string& mail_from() const { return mail_from_; }  // address, "" for <>
+  const std::string& queue_id() const { return queue_id_; }
   const std::vector<Header>& headers() const { return headers_; }
   bool headers_truncated() const { return headers_truncated_; }
   dns::Deadline deadline() const { return deadline_; }

@@ -9,6 +9,10 @@
 //   SPF permerror, neutral and none change nothing.
 // SenderID: a PRA fail takes PRAFail (550 5.7.1 / 451 4.7.1); a PRA temperror takes
 //   TempError only when PRAFail is not accept (only then could the PRA decide the verdict).
+// DMARC: a fail whose disposition (after pct) is reject/quarantine takes DMARCReject /
+//   DMARCQuarantine (550 5.7.1); several From: addresses take DMARCMultipleFrom; a DMARC pass
+//   authenticates the From: domain and so cancels SPF fail/softfail and PRA fail (a forwarded
+//   message with a good aligned DKIM signature is accepted).
 // Codes: SPF fail/softfail 550 5.7.23 (RFC 7372 "SPF validation failed") or 451 4.7.23 when
 //   the action is tempfail; DNS temperror 451 4.4.3; internal error 451 4.3.0.
 #pragma once

@@ -7,7 +7,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "authmilter/dkim/dkim.h"
+#include "authmilter/dmarc/dmarc.h"
 #include "authmilter/mail/pra.h"
 #include "authmilter/spf/spf.h"
 
@@ -25,6 +28,9 @@ struct Results {
   std::optional<spf::CheckResult> spf_mail_from;  // RFC 7208 §2.4 (absent for <>)
   std::optional<spf::CheckResult> spf_helo;       // RFC 7208 §2.3 (null sender, or SPFHelo always)
   std::optional<SenderIdResult> sender_id;        // only when the check ran
+  std::vector<dkim::SignatureResult> dkim;        // one per signature judged (empty: none)
+  std::size_t dkim_skipped = 0;                   // signatures past MaxSignatures
+  std::optional<dmarc::DmarcResult> dmarc;        // absent: not evaluated (IgnoreDMARCFor)
   bool internal_error = false;                    // a handler failed in a way that is our fault
   std::string internal_error_detail;
 

@@ -21,9 +21,24 @@
 //   none, RFC 7208 §6.2).
 // Seam for SenderID (issue #3): LookupContext::scope selects which records get_spf accepts;
 //   for Scope::kPra an `spf2.0/...pra...` record is presented to libspf2 as "v=spf1 ..." (RFC
-//   4406 §3.4/§4.4), falling back to v=spf1 records when the domain publishes none.
-// Macros: records and exp= texts go through fix_macro_truncation() (record_lint.h) with this
-//   check's macro values, working around libspf2's %{d2} truncation bug.
+//   4406 §3.4/§4.4), falling back to v=spf1 records only when the domain publishes no spf2.0
+//   record at all (spf2.0 records for other scopes only: no pra policy, "none").
+// Macros: records and exp= texts go through fix_macros() (record_lint.h) with this check's
+//   macro values, working around libspf2's %{d2} truncation bug and its lack of the ','
+//   and '/' delimiters.
+// CIDR length 0 on a/mx: lookups of a target carrying a record_lint.h marker go to the real
+//   name; an A (AAAA) answer with records, for a family whose length is 0, is replaced by the
+//   client's own address (so libspf2's exact match stands for "/0 matches anything"); for
+//   "mx/0" the same happens to the A/AAAA lookups of the MX names.
+// Long records: libspf2 1.2.10 keeps at most 511 octets of compiled mechanisms per record
+//   and silently drops the rest (64 ip4 or 26 ip6 terms suffice; "-all" would vanish). A
+//   record it does not compile whole is split: the first part ends in
+//   "redirect=<n>" + kContinuationSuffix and get_spf serves the rest for that name, without
+//   DNS and without counting a term, under the record's own domain (%{d}, implicit a/mx),
+//   with the record's exp=. Each part adds one level to libspf2's recursion depth (max 20).
+// ptr mechanism: a temporary error on the A/AAAA lookup of a PTR name skips that name (RFC
+//   7208 §5.5: "that domain name is skipped and the search continues"); libspf2 would end
+//   with temperror.
 // Memory: every SPF_dns_rr_t handed to libspf2 is built with SPF_dns_rr_new_init and
 //   SPF_dns_rr_buf_realloc, so libspf2 frees it with SPF_dns_rr_free; the SPF_dns_server_t is
 //   freed through its `destroy` callback by DnsLayer's destructor.
@@ -33,6 +48,8 @@
 
 #include <atomic>
 #include <cstddef>
+#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +57,7 @@
 #include <vector>
 
 #include "authmilter/dns/resolver.h"
+#include "authmilter/spf/record_lint.h"
 
 struct SPF_dns_server_struct;  // libspf2's SPF_dns_server_t (spf2/spf_dns.h)
 struct SPF_request_struct;     // libspf2's SPF_request_t (spf2/spf_request.h)
@@ -50,6 +68,8 @@ inline constexpr int kMaxDnsTerms = 10;          // RFC 7208 §4.6.4 ¶1
 inline constexpr int kMaxVoidLookups = 2;        // RFC 7208 §4.6.4 ¶7
 inline constexpr std::size_t kMaxMxNames = 10;   // RFC 7208 §4.6.4 ¶2: more is permerror
 inline constexpr std::size_t kMaxPtrNames = 10;  // RFC 7208 §4.6.4 ¶3: the rest is ignored
+// Names of the parts of split records (RFC 6761 §6.4: .invalid never exists).
+inline constexpr std::string_view kContinuationSuffix = ".continue.authmilter.invalid";
 
 // Which records a policy lookup accepts: RFC 7208 scopes use v=spf1; kPra (RFC 4406) prefers
 // spf2.0 records whose scope list names "pra".
@@ -98,8 +118,9 @@ struct LookupContext {
   const std::atomic<bool>* cancel;
   Scope scope;
   bool ipv6_client;
-  // The check's request, for macro values in exp= texts (see fix_macro_truncation()); may
-  // stay null (then those texts are passed on unchanged).
+  // The check's request, for macro values in exp= texts (see fix_macros()) and the client
+  // address of "/0" answers; may stay null (then those texts are passed on unchanged and
+  // "/0" answers keep their real addresses).
   SPF_request_struct* request = nullptr;
 
   // Counters (RFC 7208 §4.6.4).
@@ -118,6 +139,20 @@ struct LookupContext {
   std::vector<std::string> follow_names;
   std::size_t follow_next = 0;
   bool follow_is_client_name = false;  // the names came from the %{p} PTR lookup
+  bool follow_is_ptr = false;          // the names came from a ptr-mechanism PTR lookup
+  ZeroCidr follow_zero_cidr;           // the names came from an "mx/0" lookup (record_lint.h)
+
+  // Internal: records too long for libspf2, split into parts (see "Long records" above):
+  // continuation name -> the rest of the record, the domain it belongs to, and its name in
+  // messages. `continuation_domains` keeps the strings request->cur_dom points to.
+  struct Continuation {
+    std::string record;
+    std::string domain;
+    std::string where;
+  };
+  std::map<std::string, Continuation> continuations;
+  std::deque<std::string> continuation_domains;
+  std::size_t continuation_count = 0;
 };
 
 // Owns the SPF_dns_server_t whose hook is `context` (which must outlive the layer and every

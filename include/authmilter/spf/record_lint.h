@@ -16,19 +16,38 @@
 //   - unknown modifiers are dropped (§6: ignored; libspf2 rejects valid names with '.' and
 //     reads its own "exp-text=" extension);
 //   - redirect= moves to the end, and is dropped when an "all" mechanism exists (§6.1);
-//     libspf2 evaluates it in place.
-// Macro fix: fix_macro_truncation() below works around libspf2's %{d2}-style truncation bug.
-// Not covered (known libspf2 deviations): a CIDR length of /0 in a or mx, and the macro
-//   delimiters ',' and '/', are libspf2 syntax errors (permerror).
+//     libspf2 evaluates it in place;
+//   - ip4/ip6 with a CIDR length of 0 become the two /1 halves (libspf2 rejects /0);
+//   - a/mx with a CIDR length of 0 (§5.3/§5.4: any address of that family) get a marker
+//     label on their target, "a/0//64" -> "a:%{d}.cidr0-4.authmilter.invalid//64"; the DNS
+//     layer strips it (take_zero_cidr_marker()) and answers such a lookup with the client's
+//     own address whenever the real name has addresses of the client's family. The names are
+//     under the reserved TLD .invalid (RFC 6761 §6.4), so no real target can carry them; a
+//     record spelling one out only gets what writing "/0" would give.
+// Macro fixes (fix_macros(), applied with this check's macro values, §7.3):
+//   - libspf2 drops the first octet when a digit transformer keeps at least as many parts as
+//     the value has ("%{d2}" of "example.org" gives "xample.org"): the digits are removed;
+//   - libspf2 does not know the delimiters ',' and '/' (syntax error): such a macro is
+//     expanded here and written into the text as literal characters.
+// Limit: kMaxMechanisms mechanisms per record (after the rewrites; redirect= counts, as in
+//   libspf2), else permerror. RFC 7208 sets no such limit, but libspf2 counts mechanisms in
+//   an unsigned char and compiles only 511 octets of them per record, so the DNS layer has to
+//   split long records into parts (dns_layer.h); this bounds that work and keeps the parts
+//   within libspf2's recursion depth. No real record comes near it.
+// Not covered (known libspf2 deviation): a macro with ',' or '/' delimiters whose expansion
+//   holds '/', a control or an 8-bit octet stays as it is (libspf2: syntax error, permerror).
 // Security: input is a DNS TXT record (hostile); linear scans, bounded by the record size.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace authmilter::spf {
+
+inline constexpr std::size_t kMaxMechanisms = 255;
 
 struct PreparedRecord {
   std::string problem;  // empty when the record is valid
@@ -38,14 +57,29 @@ struct PreparedRecord {
 // `record` is a selected "v=spf1 ..." record (printable ASCII).
 PreparedRecord prepare_record(std::string_view record);
 
+// Marker labels for a/mx terms with a CIDR length of 0 (see above): "<target>.<label>" +
+// kZeroCidrSuffix, the label naming the families whose length is 0.
+inline constexpr std::string_view kZeroCidr4 = "cidr0-4";
+inline constexpr std::string_view kZeroCidr6 = "cidr0-6";
+inline constexpr std::string_view kZeroCidrBoth = "cidr0-46";
+inline constexpr std::string_view kZeroCidrSuffix = ".authmilter.invalid";
+
+struct ZeroCidr {
+  bool ip4 = false;  // an IPv4 client matches whenever the name has an A record
+  bool ip6 = false;  // an IPv6 client matches whenever the name has an AAAA record
+  bool any() const { return ip4 || ip6; }
+};
+
+// When `name` (an expanded target, trailing dot allowed) ends in a marker: removes it (case-
+// insensitively) and says which families have length 0. Otherwise `name` stays as it is.
+ZeroCidr take_zero_cidr_marker(std::string_view& name);
+
 // The value a macro letter (RFC 7208 §7.3: s l o d i p h v c r t) stands for in this check,
-// or nullopt when it is not known (yet).
+// or nullopt when it is not known (yet). For "i" of an IPv6 client: the dotted nibbles.
 using MacroValue = std::function<std::optional<std::string>(char letter)>;
 
-// libspf2 1.2.10 drops the first octet when a digit transformer keeps at least as many parts as
-// the value has: %{d2} of "example.org" gives "xample.org". RFC 7208 §7.3 says the result is
-// then the whole value, which is what the macro without its digits gives, so each such
-// "%{<letter><digits>...}" in `text` loses its digits. Other text is copied unchanged.
-std::string fix_macro_truncation(std::string_view text, const MacroValue& value_of);
+// Returns `text` (a record or an exp= text) with the macro fixes above applied; macros whose
+// value is nullopt, and all other text, are copied unchanged.
+std::string fix_macros(std::string_view text, const MacroValue& value_of);
 
 }  // namespace authmilter::spf

@@ -10,6 +10,11 @@
 //   kMaxHeloLength, kMaxExplanationLength below. Records pass record_lint.h first.
 // Deviations from libspf2 defaults: no free pass for loopback clients, TXT records only (never
 //   the SPF RR type), no built-in explanation text.
+// libspf2 1.2.10 bugs worked around (record_lint.h, dns_layer.h): records rewritten before
+//   compiling (/0 CIDR lengths, unknown modifiers, redirect placement, macro truncation and the
+//   ',' '/' delimiters), long records split into parts, RFC 7208 §4.6.4 limits counted for the
+//   whole check, PTR names with DNS errors skipped. The OpenSPF RFC 7208 suite passes in full
+//   (tests/conformance/, docs/CONFORMANCE.md).
 // Thread-safety: a Checker is shared by all milter threads; each check builds its own
 //   libspf2 server/request/response, owned by RAII handles.
 // Security: MAIL FROM, HELO and DNS answers are hostile input; libspf2 only ever sees names

@@ -1,0 +1,38 @@
+// authmilter::dkim tag lists — a tolerant reader of DKIM tag=value lists (RFC 6376 §3.2).
+//
+// What: splits a DKIM-Signature field body (or a key record) into tags, so the verifier can
+//   report d=, s=, i=, a= and b= of every signature, also of the malformed ones libopendkim
+//   refuses, and can refuse what libopendkim lets through: a tag that occurs twice makes the
+//   whole tag-list invalid (RFC 6376 §3.2), libopendkim silently keeps one of them.
+// Values: all whitespace (SP, HTAB, CR, LF) removed, as RFC 6376 says for b=, bh= and h= and
+//   as libopendkim does for every tag; tag names keep their case (they are case-sensitive).
+// Errors: `error` names the first problem found (empty tag name, a tag without '=', a
+//   duplicate tag); parsing goes on after it so callers still get the tags for reporting.
+//   Empty tag-specs (";;") are skipped. Everything else (value characters, required tags)
+//   is left to libopendkim.
+// Limits: none of its own; the input is one header field, bounded by kMaxHeaderBytes.
+// Security: input is hostile; linear, never throws except std::bad_alloc.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace authmilter::dkim {
+
+struct Tag {
+  std::string name;
+  std::string value;  // whitespace removed
+};
+
+struct TagList {
+  std::vector<Tag> tags;
+  std::string error;  // empty when the list is well-formed as far as this reader checks
+
+  // The value of tag `name` (case-sensitive), nullptr when absent.
+  const std::string* find(std::string_view name) const;
+};
+
+TagList parse_tag_list(std::string_view text);
+
+}  // namespace authmilter::dkim
