@@ -3,8 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <vector>
+
+#include "authmilter/cli/cli.h"
+#include "authmilter/dmarc/org_domain.h"
 
 #include "authmilter/dns/zone_resolver.h"
 
@@ -285,6 +290,108 @@ TEST(TransactionDeadlineTest, CancelStopsWaitingAtOnce) {
     txn.cancel();  // client vanished: destruction must not wait for the 60 s deadline
   }
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+}
+
+}  // namespace
+}  // namespace authmilter::milter
+
+namespace authmilter::milter {
+namespace {
+
+// DKIM and DMARC inside the Transaction: RFC 8463 A.3's message (Ed25519 + RSA, simple/simple)
+// forwarded by 192.0.2.10, which football.example.com's SPF does not list.
+class TransactionDkimDmarcTest : public ::testing::Test {
+ protected:
+  TransactionDkimDmarcTest()
+      : cfg_(config::Config::defaults()),
+        checker_(zone_, {"mx.test.example"}),
+        dkim_(zone_, dkim::VerifierOptions{}),
+        org_(dmarc::OrgDomainFinder::load(
+            AUTHMILTER_SHARED_DIR "/conformance/dmarc-mail-dmarc/public_suffix_list.v1.20250805")),
+        dmarc_(zone_, *org_) {
+    cfg_.authserv_id = "mx.test.example";
+    zone_.load(R"(
+football.example.com TXT "v=spf1 ip4:198.51.100.0/24 -all"
+_dmarc.football.example.com TXT "v=DMARC1; p=reject"
+brisbane._domainkey.football.example.com TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+test._domainkey.football.example.com TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
+)");
+    session_.client_ip = "192.0.2.10";
+    session_.helo = "forwarder.example";
+    std::ifstream in(AUTHMILTER_SHARED_DIR "/conformance/dkim-rfc-examples/rfc8463-A3-signed.eml",
+                     std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    message_ = text.str();
+  }
+
+  // Feeds `message` as libmilter does with SMFIP_HDR_LEADSPC (values as sent).
+  Outcome run(std::string message) {
+    const Services services{cfg_, zone_, checker_, &dkim_, &dmarc_};
+    Transaction txn(services, session_, "joe@football.example.com", false);
+    for (const auto& [name, value] : cli::parse_message(message).headers) {
+      txn.add_header(name, value, true);
+    }
+    txn.end_of_headers();
+    std::string body = cli::parse_message(message).body;
+    txn.add_body(body);
+    return txn.finish();
+  }
+
+  config::Config cfg_;
+  dns::ZoneResolver zone_;
+  spf::Checker checker_;
+  dkim::Library dkim_;
+  std::unique_ptr<dmarc::OrgDomainFinder> org_;
+  dmarc::Evaluator dmarc_;
+  Session session_;
+  std::string message_;
+};
+
+TEST_F(TransactionDkimDmarcTest, ForwardedSignedMessagePassesDmarcDespiteSpfFail) {
+  ASSERT_FALSE(message_.empty());
+  cfg_.spf_fail = Action::kReject;
+  const Outcome o = run(message_);
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kFail);
+  ASSERT_EQ(o.results.dkim.size(), 2u);
+  EXPECT_EQ(o.results.dkim[0].result, dkim::Result::kPass) << o.results.dkim[0].comment;
+  EXPECT_EQ(o.results.dkim[1].result, dkim::Result::kPass) << o.results.dkim[1].comment;
+  ASSERT_TRUE(o.results.dmarc);
+  EXPECT_EQ(o.results.dmarc->result, dmarc::Result::kPass);
+  EXPECT_TRUE(o.results.dmarc->dkim_aligned);
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+  EXPECT_NE(o.auth_results.find("dmarc=pass"), std::string::npos) << o.auth_results;
+  EXPECT_NE(o.auth_results.find("header.a=ed25519-sha256"), std::string::npos);
+  EXPECT_NE(o.summary.find("dmarc=pass"), std::string::npos) << o.summary;
+  EXPECT_NE(o.summary.find("dkim=pass:football.example.com,pass:football.example.com"),
+            std::string::npos)
+      << o.summary;
+}
+
+TEST_F(TransactionDkimDmarcTest, AlteredBodyFailsDkimAndDmarcRejects) {
+  std::string altered = message_;
+  altered.replace(altered.find("We lost"), 7, "We won!");
+  const Outcome o = run(altered);
+  ASSERT_EQ(o.results.dkim.size(), 2u);
+  EXPECT_EQ(o.results.dkim[0].result, dkim::Result::kFail);
+  EXPECT_NE(o.results.dkim[0].comment.find("body hash"), std::string::npos)
+      << o.results.dkim[0].comment;
+  ASSERT_TRUE(o.results.dmarc);
+  EXPECT_EQ(o.results.dmarc->result, dmarc::Result::kFail);
+  EXPECT_EQ(o.verdict.action, Action::kReject);
+  EXPECT_EQ(o.verdict.reason, "DMARC policy of football.example.com is reject");
+  EXPECT_NE(o.auth_results.find("policy.dmarc=reject"), std::string::npos) << o.auth_results;
+}
+
+TEST_F(TransactionDkimDmarcTest, IgnoreDmarcForSkipsTheDomain) {
+  cfg_.ignore_dmarc_for = {"football.example.com"};
+  std::string altered = message_;
+  altered.replace(altered.find("We lost"), 7, "We won!");
+  const Outcome o = run(altered);
+  EXPECT_FALSE(o.results.dmarc);
+  EXPECT_EQ(o.auth_results.find("dmarc="), std::string::npos) << o.auth_results;
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+  EXPECT_EQ(zone_.query_count("_dmarc.football.example.com", dns::RrType::kTxt), 0u);
 }
 
 }  // namespace

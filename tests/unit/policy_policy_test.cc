@@ -138,6 +138,72 @@ TEST(PolicyTest, PraTempErrorMattersOnlyWhenPraCouldDecide) {
   EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kTempfail);
 }
 
+dmarc::DmarcResult dmarc_result(dmarc::Result result, dmarc::Policy disposition) {
+  dmarc::DmarcResult d;
+  d.result = result;
+  d.from_domain = "example.org";
+  d.policy_domain = "example.org";
+  d.p = disposition;
+  d.requested = disposition;
+  d.disposition = disposition;
+  return d;
+}
+
+TEST(PolicyTest, DmarcRejectDispositionRejectsWith571NamingTheDomain) {
+  const config::Config cfg = config::Config::defaults();
+  Results results = with_mail_from(spf::Result::kFail);
+  results.dmarc = dmarc_result(dmarc::Result::kFail, dmarc::Policy::kReject);
+  const Verdict v = decide(results, cfg, "192.0.2.1");
+  EXPECT_EQ(v.action, Action::kReject);
+  EXPECT_EQ(v.smtp_code, "550");
+  EXPECT_EQ(v.enhanced_code, "5.7.1");
+  EXPECT_EQ(v.reason, "DMARC policy of example.org is reject");
+}
+
+TEST(PolicyTest, DmarcQuarantineMarksByDefaultAndNoneDoesNothing) {
+  const config::Config cfg = config::Config::defaults();
+  Results results = with_mail_from(spf::Result::kFail);
+  results.dmarc = dmarc_result(dmarc::Result::kFail, dmarc::Policy::kQuarantine);
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kMark);
+  results.dmarc = dmarc_result(dmarc::Result::kFail, dmarc::Policy::kNone);  // p=none or pct
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kAccept);
+}
+
+TEST(PolicyTest, DmarcPassOverridesSpfFailAndPraFail) {
+  config::Config cfg = config::Config::defaults();
+  cfg.spf_fail = Action::kReject;
+  cfg.pra_fail = Action::kReject;
+  Results results = with_mail_from(spf::Result::kFail);
+  results.sender_id.emplace();
+  results.sender_id->check = spf_result(spf::Result::kFail, spf::Identity::kPra);
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kReject);
+  results.dmarc = dmarc_result(dmarc::Result::kPass, dmarc::Policy::kReject);
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kAccept);
+}
+
+TEST(PolicyTest, MultipleFromTakesDmarcMultipleFrom) {
+  config::Config cfg = config::Config::defaults();
+  Results results = with_mail_from(spf::Result::kPass);
+  results.dmarc = dmarc_result(dmarc::Result::kPermError, dmarc::Policy::kNone);
+  results.dmarc->from_problem = dmarc::FromProblem::kMultipleFields;
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kReject);  // default
+  results.dmarc->from_problem = dmarc::FromProblem::kNoDomain;  // permerror, not "multiple"
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kAccept);
+  cfg.dmarc_multiple_from = Action::kMark;
+  results.dmarc->from_problem = dmarc::FromProblem::kMultipleDomains;
+  EXPECT_EQ(decide(results, cfg, "192.0.2.1").action, Action::kMark);
+}
+
+TEST(PolicyTest, DmarcTempErrorNeverRejects) {
+  config::Config cfg = config::Config::defaults();
+  cfg.temp_error = Action::kTempfail;
+  Results results = with_mail_from(spf::Result::kPass);
+  results.dmarc = dmarc_result(dmarc::Result::kTempError, dmarc::Policy::kNone);
+  const Verdict v = decide(results, cfg, "192.0.2.1");
+  EXPECT_EQ(v.action, Action::kTempfail);
+  EXPECT_EQ(v.enhanced_code, "4.4.3");
+}
+
 TEST(PolicyTest, SeverityOrder) {
   EXPECT_LT(severity(Action::kAccept), severity(Action::kMark));
   EXPECT_LT(severity(Action::kMark), severity(Action::kQuarantine));
