@@ -230,15 +230,27 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
     const dkim::Library dkim_library(resolver, dkim_options(cfg));
     const std::unique_ptr<dmarc::OrgDomainFinder> org_domains = load_public_suffixes(cfg);
     const dmarc::Evaluator dmarc_evaluator(resolver, *org_domains);
-    const milter::Services services{cfg, resolver, checker, &dkim_library, &dmarc_evaluator};
+    const std::optional<mail::BatvKey> batv_key =
+        cfg.batv_key_file.empty()
+            ? std::nullopt
+            : std::optional<mail::BatvKey>(mail::BatvKey::load_file(cfg.batv_key_file));
+    const milter::Services services{
+        cfg, resolver, checker, &dkim_library, &dmarc_evaluator, batv_key ? &*batv_key : nullptr};
 
     milter::Session session;
     session.client_ip = client_ip;
     session.client_name = "[" + client_ip + "]";
     session.helo = helo;
     session.internal = cfg.internal_hosts.contains(client_ip);
+    session.trusted_relay = cfg.trusted_relays.contains(client_ip);
     milter::Transaction txn(services, session, mail::envelope_address(mail_from), false);
-    for (auto& r : rcpts) txn.add_recipient(mail::envelope_address(r));
+    for (auto& r : rcpts) {
+      if (auto refused = txn.add_recipient(r)) {
+        out << "rcpt " << r << ": " << config::to_string(refused->action) << " "
+            << refused->smtp_code << " " << refused->enhanced_code << " " << refused->reason
+            << "\n";
+      }
+    }
     const ParsedMessage message = parse_message(raw);
     for (const auto& [name, value] : message.headers) txn.add_header(name, value, true);
     txn.end_of_headers();

@@ -119,6 +119,12 @@ int run_daemon(const DaemonOptions& options, std::ostream& err) {
       log::setup(log::Sink::kSyslog, cfg.log_level);
     }
     if (!cfg.pid_file.empty()) write_pid_file(cfg.pid_file);
+    // Secrets and data files are read while still privileged.
+    const std::optional<mail::BatvKey> batv_key =
+        cfg.batv_key_file.empty()
+            ? std::nullopt
+            : std::optional<mail::BatvKey>(mail::BatvKey::load_file(cfg.batv_key_file));
+    const std::unique_ptr<dmarc::OrgDomainFinder> org_domains = load_public_suffixes(cfg);
     if (!cfg.user_id.empty()) drop_privileges(cfg.user_id, unix_socket_path(cfg.socket));
 
     // Threads start only now: after fork and after the privilege drop.
@@ -126,9 +132,10 @@ int run_daemon(const DaemonOptions& options, std::ostream& err) {
         dns::CaresOptions{cfg.dns_servers, cfg.dns_timeout, 2, cfg.cache_size, cfg.cache_max_ttl});
     spf::Checker spf_checker(resolver, spf::CheckerOptions{cfg.authserv_id});
     const dkim::Library dkim_library(resolver, dkim_options(cfg));
-    const std::unique_ptr<dmarc::OrgDomainFinder> org_domains = load_public_suffixes(cfg);
     const dmarc::Evaluator dmarc_evaluator(resolver, *org_domains);
-    const milter::Services services{cfg, resolver, spf_checker, &dkim_library, &dmarc_evaluator};
+    const milter::Services services{
+        cfg,           resolver,         spf_checker,
+        &dkim_library, &dmarc_evaluator, batv_key ? &*batv_key : nullptr};
     spdlog::info("{}", log::fields({{"event", "start"},
                                     {"version", AUTHMILTER_VERSION},
                                     {"socket", cfg.socket},

@@ -49,6 +49,54 @@ std::string set_bool(bool& field, std::string_view value) {
 }
 
 // Built on first use, so parameters() is safe during static initialisation elsewhere.
+// Comma and/or whitespace separated items.
+std::vector<std::string_view> split_list(std::string_view v) {
+  std::vector<std::string_view> items;
+  std::size_t pos = 0;
+  while (pos < v.size()) {
+    if (v[pos] == ',' || v[pos] == ' ' || v[pos] == '\t') {
+      ++pos;
+      continue;
+    }
+    std::size_t end = pos;
+    while (end < v.size() && v[end] != ',' && v[end] != ' ' && v[end] != '\t') ++end;
+    items.push_back(v.substr(pos, end - pos));
+    pos = end;
+  }
+  return items;
+}
+
+// A comma/space separated list of domain names, lower-cased, trailing dots removed.
+std::string set_domains(std::vector<std::string>& out, std::string_view v) {
+  std::vector<std::string> domains;
+  for (std::string_view item : split_list(v)) {
+    std::string domain(item);
+    while (!domain.empty() && domain.back() == '.') domain.pop_back();
+    for (char& ch : domain) {
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+      const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                      ch == '.' || ch == '_';
+      if (!ok) return "expected domain names, not " + quote(item);
+    }
+    if (domain.empty() || domain.size() > 253) return "expected domain names";
+    domains.push_back(std::move(domain));
+  }
+  if (domains.empty()) return "expected at least one domain";
+  out = std::move(domains);
+  return {};
+}
+
+std::string set_cidrs(CidrList& out, std::string_view v) {
+  std::string bad;
+  auto list = CidrList::parse(v, &bad);
+  if (!list || list->empty()) {
+    return "expected addresses or networks (192.0.2.0/24, 2001:db8::/32)" +
+           (bad.empty() ? std::string() : ", not " + quote(bad));
+  }
+  out = std::move(*list);
+  return {};
+}
+
 std::vector<Row> make_rows() {
   return {
       {{"Socket", "socket", "unix:/run/authmilter/authmilter.sock",
@@ -188,6 +236,50 @@ std::vector<Row> make_rows() {
          c.internal_hosts = std::move(*list);
          return {};
        }},
+      {{"TrustedRelays", "cidr-list", "",
+        "our relays in front of this host: judge the first untrusted Received: hop instead"},
+       [](Config& c, std::string_view v) { return set_cidrs(c.trusted_relays, v); }},
+      {{"TrustedAuthservIDs", "domain-list", "",
+        "authserv-ids whose Authentication-Results (added via trusted relays) are reused"},
+       [](Config& c, std::string_view v) { return set_domains(c.trusted_authserv_ids, v); }},
+      {{"OwnDomains", "domain-list", "",
+        "our domains: From: spoofing (OwnDomainSpoof) and BATV apply to them"},
+       [](Config& c, std::string_view v) { return set_domains(c.own_domains, v); }},
+      {{"OwnDomainSenders", "sender-list", "",
+        "outside senders allowed to use OwnDomains: networks and include:domain (SPF)"},
+       [](Config& c, std::string_view v) -> std::string {
+         CidrList networks;
+         std::vector<std::string> includes;
+         std::vector<Cidr> cidrs;
+         for (std::string_view item : split_list(v)) {
+           if (item.size() > 8 && iequals(item.substr(0, 8), "include:")) {
+             std::vector<std::string> one;
+             if (std::string why = set_domains(one, item.substr(8)); !why.empty()) return why;
+             includes.push_back(one.front());
+           } else if (auto cidr = Cidr::parse(item)) {
+             cidrs.push_back(*cidr);
+           } else {
+             return "expected networks or include:domain, not " + quote(item);
+           }
+         }
+         if (cidrs.empty() && includes.empty()) return "expected networks or include:domain";
+         c.own_domain_sender_networks = CidrList(std::move(cidrs));
+         c.own_domain_sender_includes = std::move(includes);
+         return {};
+       }},
+      {{"OwnDomainSpoof", "action", "accept",
+        "action for outside mail claiming OwnDomains in From: (or PRA) from an unapproved sender"},
+       [](Config& c, std::string_view v) { return set_action(c.own_domain_spoof, v); }},
+      {{"BATVKeyFile", "path", "",
+        "secret for BATV tags (mode 0600 or 0400); set: tag outbound MAIL FROM, check bounces"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (v.empty() || v.front() != '/') return "expected an absolute path";
+         c.batv_key_file = std::string(v);
+         return {};
+       }},
+      {{"BATVFail", "action", "reject",
+        "action at RCPT for a bounce to OwnDomains without a valid BATV tag"},
+       [](Config& c, std::string_view v) { return set_action(c.batv_fail, v); }},
       {{"SPFHelo", "helo-check", "null-sender",
         "check the HELO name for the null sender only (RFC 7208 2.3) or always"},
        [](Config& c, std::string_view v) -> std::string {
@@ -256,32 +348,7 @@ std::vector<Row> make_rows() {
        }},
       {{"IgnoreDMARCFor", "domain-list", "",
         "From: domains whose DMARC policy is not evaluated (no dmarc= entry, no action)"},
-       [](Config& c, std::string_view v) -> std::string {
-         std::vector<std::string> domains;
-         std::size_t pos = 0;
-         while (pos < v.size()) {
-           if (v[pos] == ',' || v[pos] == ' ' || v[pos] == '\t') {
-             ++pos;
-             continue;
-           }
-           std::size_t end = pos;
-           while (end < v.size() && v[end] != ',' && v[end] != ' ' && v[end] != '\t') ++end;
-           std::string domain(v.substr(pos, end - pos));
-           pos = end;
-           while (!domain.empty() && domain.back() == '.') domain.pop_back();
-           for (char& ch : domain) {
-             if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-             const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-                             ch == '.' || ch == '_';
-             if (!ok) return "expected domain names, not " + quote(domain);
-           }
-           if (domain.empty() || domain.size() > 253) return "expected domain names";
-           domains.push_back(std::move(domain));
-         }
-         if (domains.empty()) return "expected at least one domain";
-         c.ignore_dmarc_for = std::move(domains);
-         return {};
-       }},
+       [](Config& c, std::string_view v) { return set_domains(c.ignore_dmarc_for, v); }},
       {{"TempError", "action", "accept",
         "action when a DNS temporary error leaves the verdict open (never reject)"},
        [](Config& c, std::string_view v) { return set_safe_action(c.temp_error, v); }},

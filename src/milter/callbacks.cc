@@ -122,6 +122,20 @@ sfsistat guarded(SMFICTX* ctx, std::string_view where, Body&& body) noexcept {
 // add, so we write it ourselves.
 void apply_edits(SMFICTX* ctx, const Outcome& outcome, bool leading_space) {
   const std::string space = leading_space ? " " : "";
+  if (!outcome.new_mail_from.empty()) {
+    std::string from = outcome.new_mail_from;
+    if (smfi_chgfrom(ctx, from.data(), nullptr) != MI_SUCCESS) {
+      spdlog::warn("could not set the BATV-tagged MAIL FROM {}", from);
+    }
+  }
+  for (const auto& [tagged, original] : outcome.untagged_recipients) {
+    std::string old_rcpt = tagged;
+    std::string new_rcpt = original;
+    if (smfi_delrcpt(ctx, old_rcpt.data()) != MI_SUCCESS ||
+        smfi_addrcpt(ctx, new_rcpt.data()) != MI_SUCCESS) {
+      spdlog::warn("could not remove the BATV tag from recipient {}", old_rcpt);
+    }
+  }
   static char kArName[] = "Authentication-Results";
   for (int index : outcome.remove_ar) {
     if (smfi_chgheader(ctx, kArName, index, nullptr) != MI_SUCCESS) {
@@ -150,7 +164,9 @@ void apply_edits(SMFICTX* ctx, const Outcome& outcome, bool leading_space) {
   }
 }
 
-constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+// Headers, quarantine; MAIL FROM and recipient changes for BATV.
+constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+                                   SMFIF_CHGFROM | SMFIF_ADDRCPT | SMFIF_DELRCPT;
 
 // What option negotiation agreed for the MTA connection this libmilter thread serves. It
 // outlives our Connection: after XCLIENT, Postfix ends the SMTP session with QUIT_NC and
@@ -187,6 +203,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
     // No address: mail submitted on this host (Postfix non_smtpd_milters, sendmail -bs).
     session.internal =
         session.client_ip.empty() || g_services->config.internal_hosts.contains(session.client_ip);
+    session.trusted_relay = g_services->config.trusted_relays.contains(session.client_ip);
     smfi_setpriv(ctx, connection.release());
     return SMFIS_CONTINUE;
   });
@@ -216,10 +233,13 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept {
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) noexcept {
   return guarded(ctx, "envrcpt", [&] {
     Connection* c = connection_of(ctx);
-    if (c != nullptr && c->txn && argv != nullptr && argv[0] != nullptr) {
-      c->txn->add_recipient(mail::envelope_address(argv[0]));
-    }
-    return SMFIS_CONTINUE;
+    if (c == nullptr || !c->txn || argv == nullptr || argv[0] == nullptr) return SMFIS_CONTINUE;
+    const std::optional<policy::Verdict> refused = c->txn->add_recipient(argv[0]);
+    for (const std::string& line : c->txn->take_recipient_log()) spdlog::info("{}", line);
+    if (!refused) return SMFIS_CONTINUE;
+    // Only this recipient is refused; the others of the transaction go on.
+    return set_reply_and_return(
+        ctx, *refused, refused->action == config::Action::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL);
   });
 }
 

@@ -52,8 +52,7 @@ void SenderIdHandler::on_eoh(Transaction& txn) {
     base.check.result = spf::Result::kPermError;
     base.check.comment = "no PRA: headers exceed MaxHeaderBytes";
   }
-  const Session& session = txn.session();
-  request_ = {session.client_ip, session.helo, base.pra, spf::Identity::kPra};
+  request_ = {txn.client_ip(), txn.client_helo(), base.pra, spf::Identity::kPra};
   const spf::Checker& checker = txn.services().spf;
   const dns::Deadline deadline = txn.deadline();
   const std::atomic<bool>* cancel = txn.cancel_flag();

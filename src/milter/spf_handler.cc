@@ -42,16 +42,23 @@ SpfHandler::~SpfHandler() {
 }
 
 void SpfHandler::on_envfrom(Transaction& txn) {
-  const Session& session = txn.session();
+  if (!txn.session().trusted_relay) start(txn);
+}
+
+void SpfHandler::on_eoh(Transaction& txn) {
+  if (txn.session().trusted_relay) start(txn);
+}
+
+void SpfHandler::start(Transaction& txn) {
   const bool null_sender = txn.mail_from().empty();
   if (!null_sender) {
-    mail_from_request_ = {session.client_ip, session.helo, txn.mail_from(),
+    mail_from_request_ = {txn.client_ip(), txn.client_helo(), txn.mail_from(),
                           spf::Identity::kMailFrom};
     mail_from_ = start_check(txn, mail_from_request_);
     txn.pending().spf_envelope = mail_from_;
   }
   if (null_sender || txn.services().config.spf_helo == config::HeloCheck::kAlways) {
-    helo_request_ = {session.client_ip, session.helo, "", spf::Identity::kHelo};
+    helo_request_ = {txn.client_ip(), txn.client_helo(), "", spf::Identity::kHelo};
     helo_ = start_check(txn, helo_request_);
     if (null_sender) txn.pending().spf_envelope = helo_;
   }

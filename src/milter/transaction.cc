@@ -1,13 +1,18 @@
 #include "authmilter/milter/transaction.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include "authmilter/log/log.h"
+#include "authmilter/mail/address.h"
 #include "authmilter/mail/auth_results.h"
+#include "authmilter/mail/received.h"
 #include "authmilter/milter/dkim_handler.h"
 #include "authmilter/milter/dmarc_handler.h"
+#include "authmilter/milter/own_domain_handler.h"
 #include "authmilter/milter/sender_id_handler.h"
 #include "authmilter/milter/spf_handler.h"
+#include "authmilter/milter/trusted_results_handler.h"
 
 namespace authmilter::milter {
 namespace {
@@ -23,14 +28,17 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-mail::MethodResult spf_method(const spf::CheckResult& spf, const Session& session) {
+mail::MethodResult spf_method(const spf::CheckResult& spf, const std::string& helo,
+                              const std::string& relay_note) {
   mail::MethodResult method;
   method.method = "spf";
   method.result = std::string(spf::to_token(spf.result));
-  method.comment = spf.comment;
+  method.comment = relay_note.empty()    ? spf.comment
+                   : spf.comment.empty() ? relay_note
+                                         : relay_note + "; " + spf.comment;
   if (spf.identity == spf::Identity::kHelo) {
     // RFC 8601 §2.7.2: smtp.helo is the HELO name itself (the SPF check used postmaster@).
-    method.properties.emplace_back("smtp.helo", session.helo);
+    method.properties.emplace_back("smtp.helo", helo);
   } else {
     method.properties.emplace_back("smtp.mailfrom", spf.checked);
   }
@@ -118,6 +126,8 @@ Transaction::Transaction(const Services& services, const Session& session, std::
     : services_(services),
       session_(session),
       mail_from_(std::move(mail_from)),
+      client_ip_(session.client_ip),
+      client_helo_(session.helo),
       started_(std::chrono::steady_clock::now()),
       deadline_(started_ + services.config.message_timeout) {
   if (session.internal) {
@@ -129,6 +139,12 @@ Transaction::Transaction(const Services& services, const Session& session, std::
   handlers_.push_back(std::make_unique<SpfHandler>());
   handlers_.push_back(std::make_unique<SenderIdHandler>());
   if (services.dkim != nullptr) handlers_.push_back(std::make_unique<DkimHandler>());
+  // After SPF and DKIM: a trusted upstream's results replace theirs.
+  if (session.trusted_relay && !services.config.trusted_authserv_ids.empty()) {
+    handlers_.push_back(std::make_unique<TrustedResultsHandler>());
+  }
+  // After DKIM: an aligned DKIM pass approves a message claiming our domain.
+  handlers_.push_back(std::make_unique<OwnDomainHandler>());
   // Last: at end of message DMARC reads what SPF and DKIM stored.
   if (services.dmarc != nullptr) handlers_.push_back(std::make_unique<DmarcHandler>());
   for (auto& handler : handlers_) handler->on_envfrom(*this);
@@ -139,8 +155,35 @@ Transaction::~Transaction() {
   handlers_.clear();  // joins background work while the members it reads still exist
 }
 
-void Transaction::add_recipient(std::string recipient) {
+std::optional<policy::Verdict> Transaction::add_recipient(std::string_view argument) {
+  std::string recipient = mail::envelope_address(argument);
+  const mail::BatvKey* key = services_.batv;
+  // BATV inbound (draft-levine-smtp-batv §4): a bounce to one of our addresses must carry
+  // the tag we put on the MAIL FROM of the message it bounces, or we never sent that message.
+  if (key != nullptr && trust_ == Trust::kUntrusted && mail_from_.empty() &&
+      is_own_domain(mail::domain_of(recipient), services_.config.own_domains)) {
+    const mail::BatvCheck check = mail::batv_verify(recipient, *key, std::time(nullptr));
+    if (check.status == mail::BatvStatus::kValid) {
+      untagged_recipients_.emplace_back(std::string(argument), "<" + check.original + ">");
+      recipients_.push_back(check.original);
+      return std::nullopt;
+    }
+    ++batv_refused_;
+    policy::Verdict verdict = policy::batv_verdict(services_.config, recipient, check.status);
+    std::string line;
+    log::append_field(line, "queue", queue_id_.empty() ? "NOQUEUE" : queue_id_);
+    log::append_field(line, "client", session_.client_ip);
+    log::append_field(line, "rcpt", recipient);
+    log::append_field(line, "batv", mail::to_string(check.status));
+    log::append_field(line, "verdict", config::to_string(verdict.action));
+    rcpt_log_.push_back(std::move(line));
+    if (verdict.action == config::Action::kReject || verdict.action == config::Action::kTempfail) {
+      return verdict;
+    }
+    batv_deferred_ = verdict;  // mark or quarantine: applies to the message at its end
+  }
   recipients_.push_back(std::move(recipient));
+  return std::nullopt;
 }
 
 void Transaction::add_header(std::string_view name, std::string_view given,
@@ -171,7 +214,31 @@ void Transaction::add_header(std::string_view name, std::string_view given,
 }
 
 void Transaction::end_of_headers() {
+  if (trust_ == Trust::kUntrusted && session_.trusted_relay) find_untrusted_hop();
   for (auto& handler : handlers_) handler->on_eoh(*this);
+}
+
+void Transaction::find_untrusted_hop() {
+  std::vector<std::string_view> received;
+  for (const Header& header : headers_) {
+    if (iequals(header.name, "Received")) received.push_back(header.value);
+  }
+  // An MTA may show the milter its own Received: field (which names the connecting relay):
+  // skip it, so the walk starts at the field the relay itself added.
+  while (!received.empty() && mail::parse_received(received.front()).ip == session_.client_ip) {
+    received.erase(received.begin());
+  }
+  const config::CidrList& relays = services_.config.trusted_relays;
+  const mail::HopSelection hop = mail::select_first_untrusted_hop(
+      received, session_.client_ip, [&](std::string_view ip) { return relays.contains(ip); });
+  if (hop.ok) {
+    client_ip_ = hop.ip;
+    client_helo_ = hop.helo;
+    relay_note_ = "via trusted relay " + session_.client_ip + ", judged " + hop.ip;
+  } else {
+    relay_note_ =
+        "Received chain not usable (" + hop.error + "), judged relay " + session_.client_ip;
+  }
 }
 
 void Transaction::add_body(std::string_view chunk) {
@@ -183,6 +250,13 @@ Outcome Transaction::finish() {
   outcome.trust = trust_;
   outcome.judged = trust_ == Trust::kUntrusted;
   outcome.remove_ar = forged_ar_;
+  outcome.untagged_recipients = untagged_recipients_;
+  // BATV outbound: our own senders' MAIL FROM in OwnDomains gets a fresh tag.
+  if (services_.batv != nullptr && trust_ != Trust::kUntrusted && !mail_from_.empty() &&
+      is_own_domain(mail::domain_of(mail_from_), services_.config.own_domains)) {
+    outcome.new_mail_from =
+        "<" + mail::batv_sign(mail_from_, *services_.batv, std::time(nullptr)) + ">";
+  }
   std::sort(outcome.remove_ar.rbegin(), outcome.remove_ar.rend());  // delete from the end
 
   if (outcome.judged) {
@@ -195,20 +269,33 @@ Outcome Transaction::finish() {
       }
     }
     outcome.results = results_;
-    outcome.verdict = policy::decide(results_, services_.config, session_.client_ip);
+    outcome.verdict = policy::decide(results_, services_.config, client_ip_);
+    if (batv_deferred_ &&
+        policy::severity(batv_deferred_->action) > policy::severity(outcome.verdict.action)) {
+      outcome.verdict = *batv_deferred_;
+    }
     outcome.add_mark = outcome.verdict.action == config::Action::kMark;
 
     std::vector<mail::MethodResult> methods;
-    if (results_.spf_mail_from) methods.push_back(spf_method(*results_.spf_mail_from, session_));
-    if (results_.spf_helo) methods.push_back(spf_method(*results_.spf_helo, session_));
+    if (results_.spf_mail_from)
+      methods.push_back(spf_method(*results_.spf_mail_from, client_helo_, relay_note_));
+    if (results_.spf_helo)
+      methods.push_back(spf_method(*results_.spf_helo, client_helo_, relay_note_));
     if (results_.sender_id) methods.push_back(sender_id_method(*results_.sender_id));
     if (services_.dkim != nullptr) add_dkim_methods(results_, methods);
     if (results_.dmarc) methods.push_back(dmarc_method(*results_.dmarc));
+    if (const auto& own = results_.own_domain; own && own->spoof && !methods.empty()) {
+      // RFC 8601 has no method for this local policy: a comment on the last entry (dmarc
+      // when it ran), so a reader sees why the message was acted on.
+      std::string& comment = methods.back().comment;
+      comment = (comment.empty() ? "" : comment + "; ") + own->field + " claims our domain " +
+                own->domain + " but the sender is not approved";
+    }
     outcome.auth_results =
         mail::format_authentication_results(services_.config.authserv_id, methods);
     if (services_.config.add_received_spf) {
       if (const spf::CheckResult* spf = results_.spf_envelope()) {
-        spf::Request request{session_.client_ip, session_.helo, mail_from_, spf->identity};
+        spf::Request request{client_ip_, client_helo_, mail_from_, spf->identity};
         outcome.received_spf = spf::received_spf_value(*spf, request, services_.config.authserv_id);
       }
     }
@@ -219,6 +306,7 @@ Outcome Transaction::finish() {
   std::string& line = outcome.summary;
   log::append_field(line, "queue", queue_id_.empty() ? "NOQUEUE" : queue_id_);
   log::append_field(line, "client", session_.client_ip);
+  if (session_.trusted_relay && outcome.judged) log::append_field(line, "judged", client_ip_);
   log::append_field(line, "helo", session_.helo);
   log::append_field(line, "from", "<" + mail_from_ + ">");
   log::append_field(line, "rcpts", std::to_string(recipients_.size()));
@@ -248,12 +336,24 @@ Outcome Transaction::finish() {
         log::append_field(line, "dmarc_dis", dmarc::to_token(dm->disposition));
       }
     }
+    if (const auto& own = results_.own_domain) {
+      log::append_field(line, "own_domain", own->domain);
+      log::append_field(line, "own_domain_sender",
+                        own->spoof       ? std::string("unapproved")
+                        : own->temporary ? std::string("unknown")
+                                         : own->approved_by);
+    }
     if (results_.internal_error) log::append_field(line, "error", results_.internal_error_detail);
   }
   if (!outcome.remove_ar.empty()) {
     log::append_field(line, "removed_ar", std::to_string(outcome.remove_ar.size()));
   }
   if (headers_truncated_) log::append_field(line, "headers", "truncated");
+  if (!outcome.new_mail_from.empty()) log::append_field(line, "batv", "tagged");
+  if (!untagged_recipients_.empty()) {
+    log::append_field(line, "batv_valid", std::to_string(untagged_recipients_.size()));
+  }
+  if (batv_refused_ > 0) log::append_field(line, "batv_refused", std::to_string(batv_refused_));
   log::append_field(line, "verdict", config::to_string(outcome.verdict.action));
   if (!outcome.verdict.check.empty()) log::append_field(line, "by", outcome.verdict.check);
   log::append_field(line, "ms", std::to_string(outcome.elapsed.count()));

@@ -59,6 +59,14 @@ std::string spf_reason(std::string_view what, const spf::CheckResult& spf,
 
 }  // namespace
 
+Verdict batv_verdict(const config::Config& config, std::string_view recipient,
+                     mail::BatvStatus status) {
+  return candidate(config.batv_fail, "batv-fail", "5.7.1", "4.7.1",
+                   std::string(recipient) +
+                       " does not accept bounces of mail it did not send (BATV: " +
+                       std::string(mail::to_string(status)) + ")");
+}
+
 Verdict decide(const Results& results, const config::Config& config, std::string_view client_ip) {
   std::vector<Verdict> candidates;
   if (results.internal_error) {
@@ -137,6 +145,11 @@ Verdict decide(const Results& results, const config::Config& config, std::string
           candidate(action, "temperror", "4.4.3", "4.4.3",
                     "DNS lookup failed for the DMARC policy of " + domain + ", try again later"));
     }
+  }
+  if (const auto& own = results.own_domain; own && own->spoof) {
+    candidates.push_back(candidate(config.own_domain_spoof, "own-domain-spoof", "5.7.1", "4.7.1",
+                                   "Message claims to be from " + own->domain +
+                                       " but does not come from its approved senders"));
   }
   Verdict verdict;  // accept
   for (auto& c : candidates) {

@@ -59,15 +59,44 @@ TEST(ConfigTableTest, NamesAreUniqueWordsWithDocs) {
   // The keys config.h promises, in its order.
   std::vector<std::string> names;
   for (const Parameter& p : parameters()) names.emplace_back(p.name);
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "Socket",           "AuthservID",     "UserID",          "UMask",
-                       "PidFile",          "Syslog",         "LogLevel",        "DNSServers",
-                       "DNSTimeout",       "MessageTimeout", "CacheSize",       "CacheMaxTTL",
-                       "InternalHosts",    "SPFHelo",        "SPFFail",         "SPFSoftFail",
-                       "SenderID",         "PRAFail",        "MaxSignatures",   "DKIMAllowSHA1",
-                       "DKIMMinKeyBits",   "DMARCReject",    "DMARCQuarantine", "DMARCMultipleFrom",
-                       "PublicSuffixList", "IgnoreDMARCFor", "TempError",       "OnInternalError",
-                       "MarkHeader",       "AddReceivedSPF", "MaxHeaderBytes"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"Socket",
+                                             "AuthservID",
+                                             "UserID",
+                                             "UMask",
+                                             "PidFile",
+                                             "Syslog",
+                                             "LogLevel",
+                                             "DNSServers",
+                                             "DNSTimeout",
+                                             "MessageTimeout",
+                                             "CacheSize",
+                                             "CacheMaxTTL",
+                                             "InternalHosts",
+                                             "TrustedRelays",
+                                             "TrustedAuthservIDs",
+                                             "OwnDomains",
+                                             "OwnDomainSenders",
+                                             "OwnDomainSpoof",
+                                             "BATVKeyFile",
+                                             "BATVFail",
+                                             "SPFHelo",
+                                             "SPFFail",
+                                             "SPFSoftFail",
+                                             "SenderID",
+                                             "PRAFail",
+                                             "MaxSignatures",
+                                             "DKIMAllowSHA1",
+                                             "DKIMMinKeyBits",
+                                             "DMARCReject",
+                                             "DMARCQuarantine",
+                                             "DMARCMultipleFrom",
+                                             "PublicSuffixList",
+                                             "IgnoreDMARCFor",
+                                             "TempError",
+                                             "OnInternalError",
+                                             "MarkHeader",
+                                             "AddReceivedSPF",
+                                             "MaxHeaderBytes"}));
 }
 
 TEST(ConfigTableTest, PrintDefaultsParsesBackToDefaults) {

@@ -28,6 +28,7 @@ state.example TXT "v=spf1 ip4:198.51.100.0/24 -all"
 bigcomms.example TXT "v=spf1 ip4:192.0.2.0/24 -all"
 forwarder.example TXT "spf2.0/pra ip4:192.0.2.10 -all"
 forwarder.example TXT "v=spf1 -all"
+svc.example TXT "v=spf1 ip4:192.0.2.0/24 -all"
 )";
 
 class TransactionTest : public ::testing::Test {
@@ -217,6 +218,135 @@ TEST_F(TransactionTest, NoPraIsPermErrorAndNotAFail) {
   EXPECT_EQ(o.results.sender_id->check.result, spf::Result::kPermError);
   EXPECT_NE(o.auth_results.find("sender-id=permerror"), std::string::npos) << o.auth_results;
   EXPECT_EQ(o.verdict.action, Action::kAccept);
+}
+
+TEST_F(TransactionTest, ForgedOwnDomainFromOutsideGetsOwnDomainSpoof) {
+  cfg_.own_domains = {"ourcorp.example"};
+  cfg_.own_domain_spoof = Action::kReject;
+  const Outcome o = run("x@zebuzez.test", {{"From", "CEO <ceo@mail.ourcorp.example>"}});
+  ASSERT_TRUE(o.results.own_domain);
+  EXPECT_TRUE(o.results.own_domain->spoof);
+  EXPECT_EQ(o.results.own_domain->domain, "mail.ourcorp.example");
+  EXPECT_EQ(o.verdict.action, Action::kReject);
+  EXPECT_EQ(o.verdict.enhanced_code, "5.7.1");
+  EXPECT_NE(o.auth_results.find("claims our domain mail.ourcorp.example"), std::string::npos)
+      << o.auth_results;
+  EXPECT_NE(o.summary.find("own_domain_sender=unapproved"), std::string::npos) << o.summary;
+}
+
+TEST_F(TransactionTest, OwnDomainFromApprovedNetworkOrIncludeIsNotASpoof) {
+  cfg_.own_domains = {"ourcorp.example"};
+  cfg_.own_domain_spoof = Action::kReject;
+  cfg_.own_domain_sender_networks = *config::CidrList::parse("192.0.2.0/28");
+  Outcome o = run("x@zebuzez.test", {{"From", "ceo@ourcorp.example"}});
+  ASSERT_TRUE(o.results.own_domain);
+  EXPECT_FALSE(o.results.own_domain->spoof);
+  EXPECT_EQ(o.results.own_domain->approved_by, "network 192.0.2.10");
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+
+  cfg_.own_domain_sender_networks = config::CidrList();
+  cfg_.own_domain_sender_includes = {"svc.example"};
+  o = run("x@zebuzez.test", {{"From", "ceo@ourcorp.example"}});
+  ASSERT_TRUE(o.results.own_domain);
+  EXPECT_EQ(o.results.own_domain->approved_by, "include:svc.example");
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+}
+
+TEST_F(TransactionTest, OtherDomainsAreNotOwnDomainClaims) {
+  cfg_.own_domains = {"ourcorp.example"};
+  cfg_.own_domain_spoof = Action::kReject;
+  const Outcome o = run("x@zebuzez.test", {{"From", "someone@notourcorp.example"}});
+  EXPECT_FALSE(o.results.own_domain);
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+}
+
+TEST_F(TransactionTest, TrustedRelayMessageIsJudgedOnFirstUntrustedHop) {
+  cfg_.trusted_relays = *config::CidrList::parse("10.0.0.0/8");
+  session_.client_ip = "10.0.0.2";
+  session_.helo = "relay2.ourcorp.example";
+  session_.trusted_relay = true;
+  const Outcome o =
+      run("alice@pass.example",
+          {{"Received",
+            "from edge.ourcorp.example (edge.ourcorp.example [10.0.0.1])\r\n\tby "
+            "relay2.ourcorp.example (Postfix) with ESMTP id 4A1B2C3D4E;\r\n\tMon, 2 Jan 2026 "
+            "10:00:01 +0000 (UTC)"},
+           {"Received",
+            "from mail.helo.example (mail.helo.example [192.0.2.10])\r\n\tby "
+            "edge.ourcorp.example (Postfix) with ESMTPS id 3F2E1D0C9B;\r\n\tMon, 2 Jan 2026 "
+            "10:00:00 +0000 (UTC)"},
+           {"Received", "from forged.example ([10.9.9.9]) by mail.helo.example; forged lower"},
+           {"From", "alice@pass.example"}});
+  ASSERT_TRUE(o.results.spf_mail_from);
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kPass);  // 10.0.0.2 would fail
+  EXPECT_NE(o.auth_results.find("judged 192.0.2.10"), std::string::npos) << o.auth_results;
+  EXPECT_NE(o.summary.find("judged=192.0.2.10"), std::string::npos) << o.summary;
+}
+
+TEST_F(TransactionTest, TrustedRelayWithUnusableChainIsJudgedOnTheRelay) {
+  cfg_.trusted_relays = *config::CidrList::parse("10.0.0.0/8");
+  session_.client_ip = "10.0.0.2";
+  session_.trusted_relay = true;
+  const Outcome o = run("alice@pass.example", {{"From", "alice@pass.example"}});
+  ASSERT_TRUE(o.results.spf_mail_from);
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kFail);  // the relay is not listed
+  EXPECT_NE(o.auth_results.find("Received chain not usable"), std::string::npos) << o.auth_results;
+}
+
+TEST_F(TransactionTest, BatvTagsOurSendersAndRefusesUntaggedBounces) {
+  const mail::BatvKey key("unit-test-secret-0123456789");
+  cfg_.own_domains = {"ourcorp.example"};
+  const Services services{cfg_, zone_, checker_, nullptr, nullptr, &key};
+  // Outbound: an authenticated sender in one of OwnDomains gets a tagged MAIL FROM.
+  std::string tagged;
+  {
+    Transaction txn(services, session_, "alice@ourcorp.example", true);
+    const Outcome o = txn.finish();
+    EXPECT_FALSE(o.judged);
+    ASSERT_EQ(o.new_mail_from.rfind("<prvs=", 0), 0u) << o.new_mail_from;
+    tagged = o.new_mail_from;
+  }
+  // Other domains are left alone.
+  {
+    Transaction txn(services, session_, "alice@elsewhere.example", true);
+    EXPECT_TRUE(txn.finish().new_mail_from.empty());
+  }
+  // Inbound bounce: untagged refused with BATVFail (reject), tagged accepted and untagged.
+  Transaction txn(services, session_, "", false);
+  const auto refused = txn.add_recipient("<alice@ourcorp.example>");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->action, Action::kReject);
+  EXPECT_EQ(refused->enhanced_code, "5.7.1");
+  EXPECT_EQ(txn.take_recipient_log().size(), 1u);
+  EXPECT_FALSE(txn.add_recipient(tagged));
+  EXPECT_FALSE(txn.add_recipient("<bob@elsewhere.example>"));  // not ours: not checked
+  const Outcome o = txn.finish();
+  ASSERT_EQ(o.untagged_recipients.size(), 1u);
+  EXPECT_EQ(o.untagged_recipients[0].first, tagged);
+  EXPECT_EQ(o.untagged_recipients[0].second, "<alice@ourcorp.example>");
+  EXPECT_NE(o.summary.find("batv_refused=1"), std::string::npos) << o.summary;
+}
+
+TEST_F(TransactionTest, TrustedAuthservIdResultsAreReusedOnlyFromTrustedRelays) {
+  cfg_.trusted_relays = *config::CidrList::parse("10.0.0.0/8");
+  cfg_.trusted_authserv_ids = {"edge.ourcorp.example"};
+  const std::vector<Header> headers{
+      {"Authentication-Results",
+       "edge.ourcorp.example; spf=pass smtp.mailfrom=bob@fail.example;\r\n\tdkim=pass "
+       "header.d=fail.example header.s=sel header.b=AbCdEfGh"},
+      {"Authentication-Results", "evil.example; spf=pass smtp.mailfrom=bob@fail.example"},
+      {"From", "bob@fail.example"}};
+  // From an outside client: the header is just text anyone could write.
+  Outcome o = run("bob@fail.example", headers);
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kFail);
+  // From our trusted relay: the edge's results replace ours, with a comment.
+  session_.client_ip = "10.0.0.2";
+  session_.trusted_relay = true;
+  o = run("bob@fail.example", headers);
+  ASSERT_TRUE(o.results.spf_mail_from);
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kPass);
+  EXPECT_NE(o.auth_results.find("reported by edge.ourcorp.example"), std::string::npos)
+      << o.auth_results;
 }
 
 TEST_F(TransactionTest, ReceivedSpfOnlyWhenConfigured) {

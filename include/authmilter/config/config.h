@@ -98,6 +98,14 @@ struct Config {
   std::uint32_t cache_max_ttl = 86400;
 
   CidrList internal_hosts;  // default 127.0.0.1, ::1 (set by defaults()); "none": empty
+  CidrList trusted_relays;  // our own relays: judge the first untrusted Received: hop
+  std::vector<std::string> trusted_authserv_ids;  // A-R from these (via trusted relays) reused
+  std::vector<std::string> own_domains;           // our domains (From:/PRA spoofing, BATV)
+  CidrList own_domain_sender_networks;            // may send as our domains
+  std::vector<std::string> own_domain_sender_includes;  // SPF-style include: domains, ditto
+  Action own_domain_spoof = Action::kAccept;
+  std::string batv_key_file;  // empty: BATV off
+  Action batv_fail = Action::kReject;
 
   HeloCheck spf_helo = HeloCheck::kNullSender;
   Action spf_fail = Action::kAccept;

@@ -25,6 +25,8 @@ class SpfHandler final : public Handler {
  public:
   ~SpfHandler() override;
   void on_envfrom(Transaction& txn) override;
+  // For a trusted relay the client to judge is known only here (Received: chain).
+  void on_eoh(Transaction& txn) override;
   void on_eom(Transaction& txn) override;
 
  private:
@@ -32,6 +34,7 @@ class SpfHandler final : public Handler {
   std::shared_future<spf::CheckResult> helo_;
   spf::Request mail_from_request_;
   spf::Request helo_request_;
+  void start(Transaction& txn);
 };
 
 }  // namespace authmilter::milter

@@ -25,12 +25,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "authmilter/config/config.h"
 #include "authmilter/dkim/verifier.h"
 #include "authmilter/dmarc/dmarc.h"
 #include "authmilter/dns/resolver.h"
+#include "authmilter/mail/batv.h"
 #include "authmilter/policy/policy.h"
 #include "authmilter/policy/results.h"
 #include "authmilter/spf/spf.h"
@@ -44,6 +46,7 @@ struct Services {
   const spf::Checker& spf;
   const dkim::Library* dkim = nullptr;      // absent: no DKIM check (unit tests of other checks)
   const dmarc::Evaluator* dmarc = nullptr;  // absent: no DMARC check
+  const mail::BatvKey* batv = nullptr;      // absent: BATV off (no BATVKeyFile)
 };
 
 enum class Trust { kUntrusted, kInternal, kAuthenticated };
@@ -53,7 +56,8 @@ struct Session {
   std::string client_ip;    // textual, empty when the MTA did not tell (treated as untrusted)
   std::string client_name;  // PTR name as the MTA saw it, or "[ip]"
   std::string helo;
-  bool internal = false;  // client_ip in InternalHosts
+  bool internal = false;       // client_ip in InternalHosts
+  bool trusted_relay = false;  // client_ip in TrustedRelays: judge the first untrusted hop
 };
 
 class Transaction;
@@ -95,7 +99,10 @@ struct Outcome {
   policy::Results results;
   policy::Verdict verdict;
   std::chrono::milliseconds elapsed{0};
-  std::string summary;  // the per-message log line's fields
+  std::string summary;        // the per-message log line's fields
+  std::string new_mail_from;  // BATV-tagged MAIL FROM to set (smfi_chgfrom); empty: keep
+  // BATV: recipients to replace, as given at RCPT -> the address without its valid tag.
+  std::vector<std::pair<std::string, std::string>> untagged_recipients;
 };
 
 class Transaction {
@@ -108,7 +115,9 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
 
   void set_queue_id(std::string queue_id) { queue_id_ = std::move(queue_id); }
-  void add_recipient(std::string recipient);
+  // `argument` as the MTA passed it ("<a@b>"). Returns a verdict when this recipient must be
+  // refused now (BATV: a bounce to one of OwnDomains without a valid tag).
+  std::optional<policy::Verdict> add_recipient(std::string_view argument);
   // `value` as the MTA gave it: with the text after the colon intact when
   // `leading_space_kept` (libmilter's SMFIP_HDR_LEADSPC, and `check`), otherwise without the
   // single space the MTA removed.
@@ -123,6 +132,14 @@ class Transaction {
   // For handlers.
   const Services& services() const { return services_; }
   const Session& session() const { return session_; }
+  // The client the checks judge: the connecting one, or for a trusted relay the first
+  // untrusted hop of the Received: chain (known from end of headers on).
+  const std::string& client_ip() const { return client_ip_; }
+  const std::string& client_helo() const { return client_helo_; }
+  // For trusted relays: how the judged client was found (for the A-R comment and the log).
+  const std::string& relay_note() const { return relay_note_; }
+  // Log lines for recipients refused at RCPT (taken, so each is logged once).
+  std::vector<std::string> take_recipient_log() { return std::exchange(rcpt_log_, {}); }
   const std::string& mail_from() const { return mail_from_; }  // address, "" for <>
   const std::string& queue_id() const { return queue_id_; }
   const std::vector<Header>& headers() const { return headers_; }
@@ -134,11 +151,20 @@ class Transaction {
   Trust trust() const { return trust_; }
 
  private:
+  void find_untrusted_hop();
+
   const Services& services_;
   const Session& session_;
   std::string mail_from_;
   std::string queue_id_;
+  std::string client_ip_;
+  std::string client_helo_;
+  std::string relay_note_;
   std::vector<std::string> recipients_;
+  std::vector<std::pair<std::string, std::string>> untagged_recipients_;
+  std::size_t batv_refused_ = 0;
+  std::optional<policy::Verdict> batv_deferred_;
+  std::vector<std::string> rcpt_log_;  // one log line per refused recipient
   std::vector<Header> headers_;
   std::size_t header_bytes_ = 0;
   bool headers_truncated_ = false;

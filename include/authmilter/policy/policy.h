@@ -13,6 +13,7 @@
 //   DMARCQuarantine (550 5.7.1); several From: addresses take DMARCMultipleFrom; a DMARC pass
 //   authenticates the From: domain and so cancels SPF fail/softfail and PRA fail (a forwarded
 //   message with a good aligned DKIM signature is accepted).
+// Own domains: outside mail forging OwnDomains in From:/PRA takes OwnDomainSpoof (5.7.1).
 // Codes: SPF fail/softfail 550 5.7.23 (RFC 7372 "SPF validation failed") or 451 4.7.23 when
 //   the action is tempfail; DNS temperror 451 4.4.3; internal error 451 4.3.0.
 #pragma once
@@ -21,6 +22,7 @@
 #include <string_view>
 
 #include "authmilter/config/config.h"
+#include "authmilter/mail/batv.h"
 #include "authmilter/policy/results.h"
 
 namespace authmilter::policy {
@@ -34,6 +36,10 @@ struct Verdict {
 };
 
 Verdict decide(const Results& results, const config::Config& config, std::string_view client_ip);
+
+// BATVFail for a bounce to `recipient` whose tag is missing or bad (550 5.7.1 / 451 4.7.1).
+Verdict batv_verdict(const config::Config& config, std::string_view recipient,
+                     mail::BatvStatus status);
 
 // Severity order used to combine actions.
 int severity(config::Action action);

@@ -24,6 +24,15 @@ struct SenderIdResult {
   std::string why;                        // why it ran: "spf=none", "always"
 };
 
+// A message claiming one of OwnDomains (issue #6): approved, or a spoof.
+struct OwnDomainResult {
+  std::string domain;       // the claimed domain
+  std::string field;        // "From", or the PRA field that claimed it
+  std::string approved_by;  // "network 192.0.2.1", "include:svc.example", "dkim d=..."; empty
+  bool temporary = false;   // an include: check had a DNS temperror
+  bool spoof = false;       // not approved (and not for temporary reasons)
+};
+
 struct Results {
   std::optional<spf::CheckResult> spf_mail_from;  // RFC 7208 §2.4 (absent for <>)
   std::optional<spf::CheckResult> spf_helo;       // RFC 7208 §2.3 (null sender, or SPFHelo always)
@@ -31,6 +40,7 @@ struct Results {
   std::vector<dkim::SignatureResult> dkim;        // one per signature judged (empty: none)
   std::size_t dkim_skipped = 0;                   // signatures past MaxSignatures
   std::optional<dmarc::DmarcResult> dmarc;        // absent: not evaluated (IgnoreDMARCFor)
+  std::optional<OwnDomainResult> own_domain;      // absent: From:/PRA not one of OwnDomains
   bool internal_error = false;                    // a handler failed in a way that is our fault
   std::string internal_error_detail;
 

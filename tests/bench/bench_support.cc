@@ -1,0 +1,393 @@
+#include "bench_support.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+
+#include "authmilter/dns/wire.h"
+
+namespace authmilter::bench {
+namespace {
+
+// Benchmark-only keys, generated once with `openssl genpkey` for this file. Fixed keys make
+// the signatures (RSA PKCS#1 v1.5 and Ed25519 are deterministic) and so every run the same.
+constexpr std::string_view kRsa2048Pem = R"(-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCYEMuhFPpJC9Vm
+BXmaPMkTQdVCJQC7iu54riUIHh/d4dYek0H1CyCly5aPkHNBnTyYU3IRpae3ebzy
+AUiTmnX09QmPH1aWs91otpzT0dTf1vl17XzoThh6Jrw8fLVS8glA3239Y4nZOIJV
+eq6k2q+uE23Jge9lI5t2G1IH1uwetEuUY7t5jEKckBLwbgWHQvVIbd3+sV90MC61
+a2Q8qnbEliziCsA9Dvt3M65rmwETyE+l2hLyJvXNHrPjE1ID7rLTy8g9Js9L1lgh
+trJjbaeocPRW1ha/AqybeJ7x4yESD8tbFaeA90kwp3qgms/ynydZmk0HUb4GEF8x
++uAiWWLlAgMBAAECggEAJiS4X0x6x43fVnrzGLw8l8cArlnHyEM+NClCgrnDto1q
+fzri5YuIAe6CcrqCHqhJRdBQoZqS6lPwEChAQz4QboR0hGERADZXyGdeCUfuBMPQ
+yULr/P1x6FoFB4sklIy/w3UICvJH5qPlFXnzisiMHrci59Pe79ixqzuJJQxFKCIg
+cEHidaBZUSUV7Q5fAeAXllJDhxUK0H8egvJLpMGagqKUDAKGK4/x7okvCXTz3+VB
+0vmg7fn+g0lkJzDgSCyVKxVRsjkXzOTtGYclbJxL8XPoPRsnf605RoZ0eYak5lCI
+7U22NrUO7w6WPHwZBYK/3UtxdnA3tgQmk9NayRbfFQKBgQDNJyLkJkui9C7CHPRe
+nD+DC3+ZMbzMpXZgmq7gdNzxHCztP5Rf/MGYVts6bhodDzaSgH0IfmgDpALElKfG
+SbqW9OPdT8a0duwX5ZCBB8FW1fzya4fTKg3oof08p3FLP5M+dFY1zFOP3fPRg8Qx
+LmAJZhctUgk0O1RW2h5nowYEqwKBgQC9wUtTcoqAZUVgjWSwraPKl1kpiv76R6Ym
+9hzCtYQ/j7IiRVgdiUoz4wSxre1RgxR95skCDIvwCc83ehHq3D9kzZDenclYTCTh
+32zkynI8hOdAHc1L/mdBxmBhfzQFPeaA4bk0/yKdtfhE+pq0O12qMs9/C9Nx0mX/
+5zWNf4CWrwKBgQCztm7oMWvcqc80GC0xm+o/H5l9V4auNtwGMDq1QWoyhJ4Ojr2p
+gD8O9jdBbiXOAv+pQolFIYZ4efo6voZiO0AK8SeTPUkx2WNkY6M8hNCnAvl8Wxo2
+rwZUHWM6+OtUIbMY6MyEgCNLSgFGLgl1k8xpL1dqSgzqBncRRi2QV8zz1QKBgA4z
+rliThQwxCC0+x991T4H1K+YxEf5XaHcYCnUEMt6y+YkZGYw0X0pc3lgSBWYJYno9
+0KOHnt2bTlf/meGzFEeOHx6aPpyOLmB9YWAKStx+sfQZhuj+JGpG16XUaGdQB7Vz
+r3Ho+oVFPkyjWPrOSqdXYDJJB01IivvJKTfq6AvfAoGARCUD3M+4odCsuN+DY6+V
+/KgIYbBL5iYxJ9ysycpeehj1lqIjDSxLJ6imhUMFrynHdM2/n3aI1KYd87mxTIr+
+6/4457E87wM//JGrmXWhjo94FBhXkdBQEO8f7LByI1lpXPn+iLe8uYVp/kAZnqYG
+s76GlGVAF5kGlgMsF9sb0vs=
+-----END PRIVATE KEY-----
+)";
+
+constexpr std::string_view kEd25519Pem = R"(-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIC2FjuoEcZ0ZqvBuqQxt0uUWgxwSw32UJetkQo3QM29f
+-----END PRIVATE KEY-----
+)";
+
+// The zone of every benchmark (ZoneResolver text, dns/zone_resolver.h). The DKIM keys are
+// added by load_bench_zone() from the fixed keys above.
+constexpr std::string_view kZone = R"(
+example.org TXT "v=spf1 ip4:192.0.2.0/24 -all"
+_dmarc.example.org TXT "v=DMARC1; p=reject; rua=mailto:dmarc-reports@example.org"
+mail.example.org TXT "v=spf1 a -all"
+mail.example.org A 192.0.2.10
+# include chain of depth 3: chain.example -> c1 -> c2 -> c3, which lists the client
+chain.example TXT "v=spf1 include:c1.chain.example -all"
+c1.chain.example TXT "v=spf1 include:c2.chain.example -all"
+c2.chain.example TXT "v=spf1 include:c3.chain.example -all"
+c3.chain.example TXT "v=spf1 ip4:192.0.2.10 -all"
+)";
+
+std::string generated_zone() {
+  std::string zone(kZone);
+  // RFC 7208 §4.6.4: ten DNS-querying mechanisms, the tenth matches (10 A lookups + 1 TXT).
+  std::string ten_a = "tena.example TXT \"v=spf1";
+  for (int i = 1; i <= 10; ++i) {
+    const std::string host = "h" + std::to_string(i) + ".tena.example";
+    ten_a += " a:" + host;
+    zone += host + " A " + (i == 10 ? std::string(kClientIp) : "198.51.100." + std::to_string(i)) +
+            "\n";
+  }
+  zone += ten_a + " -all\"\n";
+  // The worst case the limits allow: ten mx mechanisms of ten exchanges each (RFC 7208
+  // §4.6.4: at most 10 MX names per mechanism), none listing the client, then ip4 (no lookup)
+  // matches: 1 TXT + 10 MX + 100 A lookups.
+  std::string ten_mx = "tenmx.example TXT \"v=spf1";
+  for (int m = 1; m <= 10; ++m) {
+    const std::string name = "m" + std::to_string(m) + ".tenmx.example";
+    ten_mx += " mx:" + name;
+    for (int x = 1; x <= 10; ++x) {
+      const std::string exchange = "x" + std::to_string(x) + "." + name;
+      zone += name + " MX " + std::to_string(x) + " " + exchange + "\n";
+      zone += exchange + " A 198.51.100." + std::to_string(m * 10 + x) + "\n";
+    }
+  }
+  zone += ten_mx + " ip4:" + std::string(kClientIp) + " -all\"\n";
+  return zone;
+}
+
+bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+std::string field_name(std::string_view field) {
+  std::string_view name = field.substr(0, field.find(':'));
+  while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
+  return std::string(name);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
+}
+
+Key key_from_pem(std::string_view pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  Key key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) throw std::runtime_error("bad benchmark PEM key");
+  return key;
+}
+
+std::string base64(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                     reinterpret_cast<const unsigned char*>(data.data()),
+                                     static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(length));
+  return out;
+}
+
+std::string sha256(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), out, &length, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("EVP_Digest failed");
+  }
+  return std::string(reinterpret_cast<char*>(out), length);
+}
+
+std::string sign_data(std::string_view data, std::string_view algorithm, EVP_PKEY* key) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  std::string input(data);
+  const EVP_MD* md = EVP_sha256();
+  if (algorithm == "ed25519-sha256") {
+    input = sha256(data);  // RFC 8463 §3: PureEdDSA over the SHA-256 hash
+    md = nullptr;
+  }
+  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1) {
+    throw std::runtime_error("EVP_DigestSignInit failed");
+  }
+  std::size_t length = 0;
+  const auto* in = reinterpret_cast<const unsigned char*>(input.data());
+  if (EVP_DigestSign(ctx.get(), nullptr, &length, in, input.size()) != 1) {
+    throw std::runtime_error("EVP_DigestSign (size) failed");
+  }
+  std::string signature(length, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, in,
+                     input.size()) != 1) {
+    throw std::runtime_error("EVP_DigestSign failed");
+  }
+  signature.resize(length);
+  return signature;
+}
+
+// RFC 6376 §3.4.2 relaxed header canonicalization, with the final CRLF.
+std::string canon_header(std::string_view field) {
+  std::string name = field_name(field);
+  std::transform(name.begin(), name.end(), name.begin(), lower);
+  std::string value;
+  bool space = false;
+  for (char c : field.substr(field.find(':') + 1)) {
+    if (c == '\r' || c == '\n') continue;  // unfold
+    if (is_wsp(c)) {
+      space = true;
+      continue;
+    }
+    if (space && !value.empty()) value.push_back(' ');
+    space = false;
+    value.push_back(c);
+  }
+  return name + ":" + value + "\r\n";
+}
+
+// RFC 6376 §3.4.4 relaxed body canonicalization.
+std::string canon_body(std::string_view body) {
+  std::string out;
+  std::size_t pending_empty = 0;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    std::size_t end = body.find("\r\n", pos);
+    if (end == std::string_view::npos) end = body.size();
+    std::string line;
+    bool space = false;
+    for (char c : body.substr(pos, end - pos)) {
+      if (is_wsp(c)) {
+        space = true;
+        continue;
+      }
+      if (space) line.push_back(' ');
+      space = false;
+      line.push_back(c);
+    }
+    pos = end + 2;
+    if (line.empty()) {
+      ++pending_empty;  // kept only when a non-empty line follows
+      continue;
+    }
+    for (; pending_empty > 0; --pending_empty) out += "\r\n";
+    out += line + "\r\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+Key rsa2048_key() { return key_from_pem(kRsa2048Pem); }
+Key ed25519_key() { return key_from_pem(kEd25519Pem); }
+
+std::string key_record(EVP_PKEY* key) {
+  if (EVP_PKEY_get_id(key) == EVP_PKEY_ED25519) {
+    unsigned char raw[32];
+    std::size_t length = sizeof raw;
+    if (EVP_PKEY_get_raw_public_key(key, raw, &length) != 1) {
+      throw std::runtime_error("no raw Ed25519 public key");
+    }
+    return "v=DKIM1; k=ed25519; p=" +
+           base64(std::string_view(reinterpret_cast<char*>(raw), length));
+  }
+  unsigned char* der = nullptr;
+  const int length = i2d_PUBKEY(key, &der);
+  if (length <= 0) throw std::runtime_error("i2d_PUBKEY failed");
+  std::string p =
+      base64(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(length)));
+  OPENSSL_free(der);
+  return "v=DKIM1; k=rsa; p=" + p;
+}
+
+std::vector<std::string> as_strings(const std::string& record) {
+  std::vector<std::string> out;
+  for (std::size_t pos = 0; pos < record.size(); pos += 255) out.push_back(record.substr(pos, 255));
+  return out;
+}
+
+std::string Message::text() const {
+  std::string out;
+  for (const auto& field : fields) out += field + "\r\n";
+  return out + "\r\n" + body;
+}
+
+Message typical_message(std::size_t body_bytes) {
+  Message message;
+  message.fields = {
+      "Received: from mail.example.org (mail.example.org [192.0.2.10])\r\n"
+      "\tby mx.example.net (Postfix) with ESMTPS id 4ABCD1234\r\n"
+      "\tfor <bob@example.net>; Mon, 1 Jan 2024 10:00:01 +0000 (UTC)",
+      "From: Alice Example <alice@example.org>",
+      "To: Bob Example <bob@example.net>, \"Carol, C.\" <carol@example.net>",
+      "Subject: Quarterly figures and the\r\n\tminutes of Monday's meeting",
+      "Date: Mon, 1 Jan 2024 10:00:00 +0000",
+      "Message-ID: <20240101100000.4711@mail.example.org>",
+      "MIME-Version: 1.0",
+      "Content-Type: text/plain; charset=utf-8",
+      "Content-Transfer-Encoding: 8bit",
+  };
+  static constexpr std::string_view kLines[] = {
+      "Hello Bob,",
+      "",
+      "here are the figures we talked about on Monday.  The totals  are in the",
+      "last column;   the first one is the running sum of the quarter.\t",
+      "Region     Q1      Q2      Q3      Q4",
+      "North      1200    1340    1410    1502",
+      "South      980     1002    1120    1190",
+      "Please check the numbers before Friday, and tell me what you think about",
+      "the proposal in section three of the minutes.",
+  };
+  std::size_t i = 0;
+  while (message.body.size() < body_bytes) {
+    message.body += kLines[i % std::size(kLines)];
+    message.body += "\r\n";
+    ++i;
+  }
+  message.body += "\r\n-- \r\nAlice\r\n";
+  return message;
+}
+
+std::string dkim_sign(const Message& message, std::string_view algorithm, std::string_view domain,
+                      std::string_view selector, EVP_PKEY* key) {
+  static const std::vector<std::string> kSigned = {"From", "To", "Subject", "Date", "Message-ID"};
+  std::string field = "DKIM-Signature: v=1; a=" + std::string(algorithm) +
+                      "; c=relaxed/relaxed; d=" + std::string(domain) +
+                      "; s=" + std::string(selector) +
+                      ";\r\n\th=from:to:subject:date:message-id;\r\n\tbh=" +
+                      base64(sha256(canon_body(message.body))) + ";\r\n\tb=";
+  // RFC 6376 §5.4.2: each name takes the last unused instance, from the bottom up.
+  std::vector<bool> used(message.fields.size(), false);
+  std::string data;
+  for (const auto& name : kSigned) {
+    for (std::size_t i = message.fields.size(); i-- > 0;) {
+      if (used[i] || !iequals(field_name(message.fields[i]), name)) continue;
+      used[i] = true;
+      data += canon_header(message.fields[i]);
+      break;
+    }
+  }
+  std::string own = canon_header(field);
+  own.resize(own.size() - 2);  // RFC 6376 §3.7: the signature field without its CRLF
+  data += own;
+  return field + base64(sign_data(data, algorithm, key));
+}
+
+Message with_signatures(const Message& message, const std::vector<std::string>& signatures) {
+  Message out;
+  out.fields = signatures;
+  out.fields.insert(out.fields.end(), message.fields.begin(), message.fields.end());
+  out.body = message.body;
+  return out;
+}
+
+void load_bench_zone(dns::ZoneResolver& zone) {
+  zone.load(generated_zone());
+  const std::string domainkey = "._domainkey." + std::string(kDomain);
+  zone.add_txt(std::string(kRsaSelector) + domainkey, as_strings(key_record(rsa2048_key().get())));
+  zone.add_txt(std::string(kEdSelector) + domainkey, as_strings(key_record(ed25519_key().get())));
+}
+
+std::string public_suffix_list_path() {
+  const std::string pinned = std::string(AUTHMILTER_SHARED_DIR) +
+                             "/conformance/dmarc-mail-dmarc/public_suffix_list.v1.20250805";
+  std::error_code ec;
+  if (std::filesystem::exists(pinned, ec)) return pinned;
+  return "/usr/share/publicsuffix/public_suffix_list.dat";
+}
+
+LoopbackDnsServer::LoopbackDnsServer(const dns::ZoneResolver& zone) : zone_(zone) {
+  socket_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (socket_ < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(socket_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      ::getsockname(socket_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      ::pipe2(stop_pipe_, O_CLOEXEC) != 0) {
+    ::close(socket_);
+    throw std::runtime_error("cannot set up the loopback DNS server");
+  }
+  port_ = ntohs(addr.sin_port);
+  thread_ = std::thread([this] { run(); });
+}
+
+LoopbackDnsServer::~LoopbackDnsServer() {
+  [[maybe_unused]] const auto n = ::write(stop_pipe_[1], "x", 1);
+  thread_.join();
+  ::close(stop_pipe_[0]);
+  ::close(stop_pipe_[1]);
+  ::close(socket_);
+}
+
+std::string LoopbackDnsServer::spec() const { return "127.0.0.1:" + std::to_string(port_); }
+
+std::uint64_t LoopbackDnsServer::queries() const { return queries_.load(); }
+
+void LoopbackDnsServer::run() {
+  std::vector<std::uint8_t> buffer(dns::wire::kMaxMessageSize);
+  for (;;) {
+    pollfd fds[2] = {{socket_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) continue;  // EINTR
+    if (fds[1].revents != 0) return;
+    if ((fds[0].revents & POLLIN) == 0) continue;
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof from;
+    const ssize_t got = ::recvfrom(socket_, buffer.data(), buffer.size(), 0,
+                                   reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (got <= 0) continue;
+    const std::optional<dns::wire::Query> query = dns::wire::parse_query(
+        std::span<const std::uint8_t>(buffer.data(), static_cast<std::size_t>(got)));
+    if (!query) continue;
+    queries_.fetch_add(1);
+    const auto type = static_cast<dns::RrType>(query->type);
+    std::vector<std::uint8_t> reply;
+    try {
+      reply =
+          dns::wire::encode_response(query->id, query->name, type, zone_.answer(query->name, type));
+    } catch (const std::exception&) {
+      continue;  // unencodable: stay silent, the client times out
+    }
+    ::sendto(socket_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+  }
+}
+
+}  // namespace authmilter::bench

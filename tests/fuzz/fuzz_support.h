@@ -1,0 +1,64 @@
+// Helpers shared by the fuzz targets (tests/fuzz/fuzz_<target>.cc).
+//
+// FUZZ_CHECK(cond): an invariant of the code under test. It stays on in release builds (unlike
+//   assert) and aborts with the condition's text, so libFuzzer records the input as a crash
+//   and the regression replay fails on it.
+// split(): cuts an input into fields at a separator byte. Targets that need several strings
+//   use the ASCII separators kRecordSeparator (0x1e) and kUnitSeparator (0x1f), which no field
+//   of interest needs, so seed files stay easy to write with printf '\x1e'; every other byte,
+//   NUL, CR, LF and 8-bit ones included, reaches the code under test.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+#define FUZZ_CHECK(cond)                                                                \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
+      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                     \
+    }                                                                                   \
+  } while (false)
+
+namespace authmilter::fuzz {
+
+inline constexpr char kRecordSeparator = '\x1e';
+inline constexpr char kUnitSeparator = '\x1f';
+
+inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
+  return size == 0 ? std::string_view()
+                   : std::string_view(reinterpret_cast<const char*>(data), size);
+}
+
+inline std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> out;
+  std::size_t pos = 0;
+  for (;;) {
+    const std::size_t end = text.find(separator, pos);
+    if (end == std::string_view::npos) {
+      out.push_back(text.substr(pos));
+      return out;
+    }
+    out.push_back(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+}
+
+inline bool has_line_break_or_nul(std::string_view text) {
+  return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+// Any C0 control, DEL.
+inline bool has_control(std::string_view text) {
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+}  // namespace authmilter::fuzz
