@@ -223,11 +223,8 @@ void Transaction::find_untrusted_hop() {
   for (const Header& header : headers_) {
     if (iequals(header.name, "Received")) received.push_back(header.value);
   }
-  // An MTA may show the milter its own Received: field (which names the connecting relay):
-  // skip it, so the walk starts at the field the relay itself added.
-  while (!received.empty() && mail::parse_received(received.front()).ip == session_.client_ip) {
-    received.erase(received.begin());
-  }
+  // Postfix and Sendmail hide their own Received: from milters; an MTA that shows it names
+  // the connecting relay there, which the walk treats as trusted and steps over.
   const config::CidrList& relays = services_.config.trusted_relays;
   const mail::HopSelection hop = mail::select_first_untrusted_hop(
       received, session_.client_ip, [&](std::string_view ip) { return relays.contains(ip); });
