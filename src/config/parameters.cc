@@ -160,16 +160,7 @@ std::vector<Row> make_rows() {
         "resolvers to ask, as IP, IP:port or [IPv6]:port; unset: those in /etc/resolv.conf"},
        [](Config& c, std::string_view v) -> std::string {
          std::vector<std::string> servers;
-         std::size_t pos = 0;
-         while (pos < v.size()) {
-           if (v[pos] == ',' || v[pos] == ' ' || v[pos] == '\t') {
-             ++pos;
-             continue;
-           }
-           std::size_t end = pos;
-           while (end < v.size() && v[end] != ',' && v[end] != ' ' && v[end] != '\t') ++end;
-           const std::string_view item = v.substr(pos, end - pos);
-           pos = end;
+         for (std::string_view item : split_list(v)) {
            auto server = parse_dns_server(item);
            if (!server) {
              return "expected IP addresses with optional ports (192.0.2.53, 192.0.2.53:5353, "

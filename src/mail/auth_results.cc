@@ -188,15 +188,7 @@ bool skip_cfws(std::string_view s, std::size_t& pos) {
 
 // Token characters, or well-formed non-ASCII UTF-8 (RFC 6532 / U-labels in the id).
 std::size_t id_char_length(std::string_view s, std::size_t pos) {
-  if (is_token_char(s[pos])) return 1;
-  if (static_cast<unsigned char>(s[pos]) < 0x80) return 0;
-  const std::size_t len = utf8_sequence_length(s, pos);
-  // C1 controls (C2 80..C2 9F) are no id characters.
-  if (len == 2 && static_cast<unsigned char>(s[pos]) == 0xc2 &&
-      static_cast<unsigned char>(s[pos + 1]) <= 0x9f) {
-    return 0;
-  }
-  return len;
+  return is_token_char(s[pos]) ? 1 : utf8_text_length(s, pos);
 }
 
 // quoted-string content from pos (just after the opening quote); nullopt when unterminated or
@@ -333,15 +325,7 @@ std::optional<std::string> authserv_id_of(std::string_view header_value) {
 bool same_authserv_id(std::string_view a, std::string_view b) {
   a = without_trailing_dot(a);
   b = without_trailing_dot(b);
-  if (a.empty() || a.size() != b.size()) return false;  // an empty id is nobody's
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
+  return !a.empty() && iequals_ascii(a, b);  // an empty id is nobody's
 }
 
 }  // namespace authmilter::mail

@@ -15,18 +15,6 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-// Length of the well-formed non-ASCII UTF-8 sequence at pos that is not a C1 control
-// (U+0080..U+009F, encoded C2 80..C2 9F); 0 otherwise.
-std::size_t utf8_text_length(std::string_view s, std::size_t pos) {
-  if (static_cast<unsigned char>(s[pos]) < 0x80) return 0;
-  const std::size_t len = utf8_sequence_length(s, pos);
-  if (len == 2 && static_cast<unsigned char>(s[pos]) == 0xc2 &&
-      static_cast<unsigned char>(s[pos + 1]) <= 0x9f) {
-    return 0;
-  }
-  return len;
-}
-
 // One pass over the value; every read* method advances pos_ and returns false on a syntax
 // error (the whole value is then unparsable).
 class Parser {

@@ -50,4 +50,26 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
   return len;
 }
 
+std::size_t utf8_text_length(std::string_view text, std::size_t pos) {
+  if (pos >= text.size() || static_cast<unsigned char>(text[pos]) < 0x80) return 0;
+  const std::size_t len = utf8_sequence_length(text, pos);
+  if (len == 2 && static_cast<unsigned char>(text[pos]) == 0xc2 &&
+      static_cast<unsigned char>(text[pos + 1]) <= 0x9f) {
+    return 0;
+  }
+  return len;
+}
+
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
 }  // namespace authmilter::mail

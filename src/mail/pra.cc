@@ -1,5 +1,7 @@
 #include "authmilter/mail/pra.h"
 
+#include "authmilter/mail/header.h"
+
 #include <string>
 
 namespace authmilter::mail {
@@ -7,23 +9,11 @@ namespace {
 
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // Field names compare case-insensitively (RFC 5322 §1.2.2); obs-optional (§4.5) allows WSP
 // before the colon, which some MTAs leave on the name.
 bool is_field(std::string_view name, std::string_view wanted) {
   while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-  return iequals(name, wanted);
+  return iequals_ascii(name, wanted);
 }
 
 // RFC 4407 §2: a field is non-empty iff it contains a non-whitespace character.

@@ -6,6 +6,7 @@
 #include "authmilter/log/log.h"
 #include "authmilter/mail/address.h"
 #include "authmilter/mail/auth_results.h"
+#include "authmilter/mail/header.h"
 #include "authmilter/mail/received.h"
 #include "authmilter/milter/dkim_handler.h"
 #include "authmilter/milter/dmarc_handler.h"
@@ -18,15 +19,6 @@ namespace authmilter::milter {
 namespace {
 
 constexpr std::string_view kAuthResultsHeader = "Authentication-Results";
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) {
-             return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-           };
-           return lower(x) == lower(y);
-         });
-}
 
 mail::MethodResult spf_method(const spf::CheckResult& spf, const std::string& helo,
                               const std::string& relay_note) {
@@ -191,7 +183,7 @@ void Transaction::add_header(std::string_view name, std::string_view given,
   const std::string raw = leading_space_kept ? std::string(given) : " " + std::string(given);
   std::string_view value = given;
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  if (iequals(name, kAuthResultsHeader)) {
+  if (mail::iequals_ascii(name, kAuthResultsHeader)) {
     ++ar_headers_seen_;
     // Internal clients' headers are left alone: our own A-R from a first pass must survive
     // a content filter's re-injection.
@@ -221,7 +213,7 @@ void Transaction::end_of_headers() {
 void Transaction::find_untrusted_hop() {
   std::vector<std::string_view> received;
   for (const Header& header : headers_) {
-    if (iequals(header.name, "Received")) received.push_back(header.value);
+    if (mail::iequals_ascii(header.name, "Received")) received.push_back(header.value);
   }
   // Postfix and Sendmail hide their own Received: from milters; an MTA that shows it names
   // the connecting relay there, which the walk treats as trusted and steps over.

@@ -2,18 +2,10 @@
 
 #include "authmilter/mail/address.h"
 #include "authmilter/mail/auth_results.h"
+#include "authmilter/mail/header.h"
 
 namespace authmilter::milter {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string property(const mail::ParsedResInfo& info, std::string_view name) {
   for (const auto& [key, value] : info.properties) {
@@ -35,7 +27,8 @@ std::optional<Result> from_token(std::string_view token, std::initializer_list<R
 
 void TrustedResultsHandler::on_header(Transaction& txn, std::string_view name,
                                       std::string_view value, std::string_view) {
-  if (trusted_ || !txn.session().trusted_relay || !iequals(name, "Authentication-Results")) {
+  if (trusted_ || !txn.session().trusted_relay ||
+      !mail::iequals_ascii(name, "Authentication-Results")) {
     return;
   }
   const auto& ids = txn.services().config.trusted_authserv_ids;

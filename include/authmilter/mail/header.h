@@ -39,4 +39,11 @@ constexpr bool is_token_char(char c) {
 // 1 for ASCII, 2..4 for a valid multi-byte sequence.
 std::size_t utf8_sequence_length(std::string_view text, std::size_t pos);
 
+// Length of the well-formed non-ASCII UTF-8 sequence at pos that is not a C1 control
+// (U+0080..U+009F, encoded C2 80..C2 9F): text, not a hidden control; 0 otherwise.
+std::size_t utf8_text_length(std::string_view text, std::size_t pos);
+
+// ASCII case-insensitive equality (header field names, authserv-ids, domain names).
+bool iequals_ascii(std::string_view a, std::string_view b);
+
 }  // namespace authmilter::mail
