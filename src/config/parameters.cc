@@ -116,8 +116,9 @@ std::vector<Row> make_rows() {
            return {};
          }
          if (!valid_authserv_id(v)) {
-           return "expected a name of at most " + std::to_string(kMaxAuthservIdLength) +
-                  " printable ASCII characters without spaces, ';', '\"', '\\', '(' or ')'";
+           return "expected a host name or other RFC 2045 token of at most " +
+                  std::to_string(kMaxAuthservIdLength) +
+                  " characters (no spaces or any of ()<>@,;:\\\"/[]?=)";
          }
          c.authserv_id = std::string(v);
          return {};

@@ -1,6 +1,8 @@
 // Value parsers for the configuration file; see values.h.
 #include "values.h"
 
+#include "authmilter/mail/auth_results.h"
+
 #include <array>
 #include <charconv>
 #include <limits>
@@ -277,15 +279,9 @@ std::optional<std::string> parse_mark_header(std::string_view text, std::string*
 }
 
 bool valid_authserv_id(std::string_view text) {
-  if (text.empty() || text.size() > kMaxAuthservIdLength) return false;
-  for (char c : text) {
-    // RFC 8601 §2.2: the id is a value; keep to characters that need no quoting or escaping
-    // in any A-R parser: printable ASCII without white space, ';', '"', '\\', '(' or ')'.
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) return false;
-    if (c == ';' || c == '"' || c == '\\' || c == '(' || c == ')') return false;
-  }
-  return true;
+  // The writer's own rule (RFC 8601 §2.5: a token, or U-labels), so a configured id is one
+  // our Authentication-Results header can carry without quoting.
+  return mail::is_valid_authserv_id(text);
 }
 
 bool valid_user_id(std::string_view text) {

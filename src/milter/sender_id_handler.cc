@@ -56,10 +56,11 @@ void SenderIdHandler::on_eoh(Transaction& txn) {
   const spf::Checker& checker = txn.services().spf;
   const dns::Deadline deadline = txn.deadline();
   const std::atomic<bool>* cancel = txn.cancel_flag();
-  // `request_` lives in this handler, which joins the task (via the future) before it goes.
+  // The task owns copies of its inputs; it borrows only the checker (daemon-wide) and the
+  // cancel flag (the Transaction joins the task before that goes).
   check_ =
       std::async(std::launch::async, [&checker, mode, spf = txn.pending().spf_envelope,
-                                      &request = request_, base = std::move(base), deadline,
+                                      request = request_, base = std::move(base), deadline,
                                       cancel]() mutable {
         return run_check(checker, mode, std::move(spf), request, std::move(base), deadline, cancel);
       }).share();

@@ -13,9 +13,10 @@ std::shared_future<spf::CheckResult> start_check(Transaction& txn, const spf::Re
   const spf::Checker& checker = txn.services().spf;
   const dns::Deadline deadline = txn.deadline();
   const std::atomic<bool>* cancel = txn.cancel_flag();
-  // `request` is a member of the handler, which joins the task before it goes away.
+  // The task owns a copy of the request: Pending::spf_envelope shares the result, so the
+  // task may outlive this handler (the Transaction joins it when it lets go of Pending).
   return std::async(std::launch::async,
-                    [&checker, &request, deadline, cancel] {
+                    [&checker, request, deadline, cancel] {
                       return checker.check(request, deadline, cancel);
                     })
       .share();

@@ -144,7 +144,10 @@ Transaction::Transaction(const Services& services, const Session& session, std::
 
 Transaction::~Transaction() {
   cancelled_.store(true);
-  handlers_.clear();  // joins background work while the members it reads still exist
+  // Join background work while the members it reads (the cancel flag) still exist: the
+  // handlers' futures, then the last shared copies of results in Pending.
+  handlers_.clear();
+  pending_ = Pending{};
 }
 
 std::optional<policy::Verdict> Transaction::add_recipient(std::string_view argument) {

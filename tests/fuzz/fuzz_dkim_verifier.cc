@@ -3,7 +3,8 @@
 //
 // Input: the text of a key record (TXT at every selector of example.org, example.com and
 //   football.example.com), 0x1e, then a message: header fields (folds as CRLF/LF + WSP), an
-//   empty line, the body. Both are hostile in production (the key comes from DNS, the message from the SMTP client).
+//   empty line, the body. Both are hostile in production (the key comes from DNS, the message from
+//   the SMTP client).
 // Invariants: no crash or sanitizer report in our code or in what libopendkim does through the
 //   intercepted libc calls; at most kMaxSignatureFields results; header.b prefixes of at most
 //   kMaxBPrefix characters; finish() is repeatable. AUTHMILTER_FUZZ_DEBUG=1 in the environment
@@ -105,8 +106,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& r : results) FUZZ_CHECK(r.b_prefix.size() <= dkim::kMaxBPrefix);
   if (std::getenv("AUTHMILTER_FUZZ_DEBUG") != nullptr) {  // what a corpus file exercises
     for (const auto& r : results) {
-      std::fprintf(stderr, "dkim=%s d=%s s=%s a=%s (%s)\n", std::string(dkim::to_token(r.result)).c_str(),
-                   r.domain.c_str(), r.selector.c_str(), r.algorithm.c_str(), r.comment.c_str());
+      std::fprintf(stderr, "dkim=%s d=%s s=%s a=%s (%s)\n",
+                   std::string(dkim::to_token(r.result)).c_str(), r.domain.c_str(),
+                   r.selector.c_str(), r.algorithm.c_str(), r.comment.c_str());
     }
   }
   const std::vector<dkim::SignatureResult> again = verifier->finish();

@@ -108,6 +108,10 @@ TEST(ConfigSyntaxTest, WhitespaceAndComments) {
   EXPECT_EQ(c.mark_header, "X-Tag: a#b");
   EXPECT_EQ(c.authserv_id, "mx.example.net#1");
   EXPECT_THAT(error_of("AuthservID mx.example.net#x y\n"), StartsWith("t.conf:1: bad value"));
+  // Found by fuzz_config: an id the A-R writer cannot carry unquoted is refused here, not
+  // at the first message.
+  EXPECT_THAT(error_of("AuthservID X-A:\n"), StartsWith("t.conf:1: bad value"));
+  EXPECT_THAT(error_of("AuthservID mx@example.net\n"), StartsWith("t.conf:1: bad value"));
   EXPECT_EQ(one("MarkHeader X-Tag: a #b").mark_header, "X-Tag: a");
   EXPECT_EQ(one("MarkHeader X-Tag: a\t#b").mark_header, "X-Tag: a");
 }
@@ -464,7 +468,9 @@ TEST(ConfigAuthservIdTest, Values) {
   EXPECT_EQ(one("AuthservID HOSTNAME").authserv_id, host_name());
   // Only the exact word is special, as in OpenDKIM.
   EXPECT_EQ(one("AuthservID hostname").authserv_id, "hostname");
-  for (const char* bad : {"mx example", "a;b", "a\"b", "a\\b", "a(b)", "caf\xc3\xa9"}) {
+  // RFC 8601 allows U-labels: a UTF-8 id is written unquoted, as the A-R writer accepts it.
+  EXPECT_EQ(one("AuthservID caf\xc3\xa9.example").authserv_id, "caf\xc3\xa9.example");
+  for (const char* bad : {"mx example", "a;b", "a\"b", "a\\b", "a(b)", "a:b", "a@b", "a\xc3"}) {
     expect_bad(std::string("AuthservID ") + bad, "AuthservID");
   }
   const std::string at(kMaxAuthservIdLength, 'a');
