@@ -60,6 +60,9 @@ void add_dkim_methods(const policy::Results& results, std::vector<mail::MethodRe
     method.method = "dkim";
     method.result = std::string(dkim::to_token(sig.result));
     method.comment = sig.comment;
+    // DESIGN §3: a key vouched for by a validating resolver (AD bit) is noted.
+    if (sig.dnssec)
+      method.comment += method.comment.empty() ? "key DNSSEC-signed" : "; key DNSSEC-signed";
     method.properties.emplace_back("header.d", sig.domain);
     if (!sig.identity.empty()) method.properties.emplace_back("header.i", sig.identity);
     method.properties.emplace_back("header.s", sig.selector);

@@ -498,6 +498,15 @@ TEST_F(TransactionDkimDmarcTest, ForwardedSignedMessagePassesDmarcDespiteSpfFail
       << o.summary;
 }
 
+TEST_F(TransactionDkimDmarcTest, DnssecValidatedKeyIsNotedInTheHeader) {
+  EXPECT_EQ(run(message_).auth_results.find("DNSSEC"), std::string::npos);
+  zone_.set_authenticated(true);  // as if a validating resolver set the AD bit
+  const Outcome o = run(message_);
+  ASSERT_EQ(o.results.dkim.size(), 2u);
+  EXPECT_TRUE(o.results.dkim[0].dnssec);
+  EXPECT_NE(o.auth_results.find("key DNSSEC-signed"), std::string::npos) << o.auth_results;
+}
+
 TEST_F(TransactionDkimDmarcTest, AlteredBodyFailsDkimAndDmarcRejects) {
   std::string altered = message_;
   altered.replace(altered.find("We lost"), 7, "We won!");
