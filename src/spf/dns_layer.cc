@@ -371,6 +371,10 @@ SPF_dns_rr_t* lookup(SPF_dns_server_t* server, const char* domain_c, ns_type typ
     dns::Answer prepared = answer;
     prepared.records.front().data =
         fix_macros(*text, [&ctx](char letter) { return macro_value(ctx.request, letter, false); });
+    // CVE-2021-20314 / CVE-2023-42118: a text libspf2 cannot compile safely (record_lint.h).
+    if (libspf2_block_size(prepared.records.front().data) > kMaxLibspf2Block) {
+      return empty_rr(server, domain_c, type, NO_DATA);
+    }
     std::vector<std::string> unused;
     return to_rr(server, domain_c, type, *rr_type, prepared, 1, unused);
   }
@@ -475,6 +479,11 @@ bool compiles_whole(SPF_server_t* server, const std::string& record, std::size_t
 SPF_errcode_t compile_record(SPF_server_t* server, LookupContext& ctx, SPF_response_t* response,
                              SPF_record_t** recordp, const std::string& record,
                              const std::string& domain, const std::string& where) {
+  // CVE-2023-42118: checked again here, on the text libspf2 compiles (after fix_macros()).
+  if (const std::string problem = check_libspf2_capacity(record); !problem.empty()) {
+    note_problem(ctx, "syntax error in SPF record of " + where + ": " + problem);
+    return record_error(response, SPF_RESULT_PERMERROR, SPF_E_BIG_STRING);
+  }
   const RecordTerms terms = split_terms(record);
   const std::size_t mechanisms = terms.mechanisms.size() + (terms.redirect.empty() ? 0 : 1);
   const int messages_before = SPF_response_messages(response);

@@ -298,8 +298,98 @@ PreparedRecord prepare_record(std::string_view record) {
   if (mechanisms > kMaxMechanisms) {
     prepared.problem = "more than " + std::to_string(kMaxMechanisms) + " mechanisms";
     prepared.record.clear();
+    return prepared;
   }
+  prepared.problem = check_libspf2_capacity(prepared.record);
+  if (!prepared.problem.empty()) prepared.record.clear();
   return prepared;
+}
+
+std::size_t libspf2_block_size(std::string_view text) {
+  // Mirrors SPF_c_parse_macro(): literal runs between macros become one block each (a 4-octet
+  // header and the text), every macro a 4-octet block; blocks are 4-octet aligned.
+  constexpr std::size_t kHeader = 4;
+  auto aligned = [](std::size_t size) { return (size + 3) / 4 * 4; };
+  std::size_t size = 0;
+  std::size_t literal = 0;
+  auto close_literal = [&] {
+    if (literal > 0) size += aligned(kHeader + literal);
+    literal = 0;
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] != '%') {
+      ++literal;
+      ++i;
+      continue;
+    }
+    const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+    if (next == '{') {
+      close_literal();
+      size += kHeader;
+      const std::size_t close = text.find('}', i);
+      i = close == std::string_view::npos ? text.size() : close + 1;
+    } else if (next == '-') {
+      literal += 3;  // "%20"
+      i += 2;
+    } else if (next == '%' || next == '_') {
+      literal += 1;
+      i += 2;
+    } else {
+      literal += 1;  // a lone '%' is copied, the octet after it read as text
+      i += 1;
+    }
+  }
+  close_literal();
+  return size;
+}
+
+std::string check_libspf2_capacity(std::string_view record) {
+  std::size_t start = 0;
+  bool version = true;
+  while (start <= record.size()) {
+    std::size_t end = record.find(' ', start);
+    if (end == std::string_view::npos) end = record.size();
+    const std::string_view term = record.substr(start, end - start);
+    start = end + 1;
+    if (term.empty()) continue;
+    if (version) {
+      version = false;
+      continue;
+    }
+    std::string_view body = term;
+    if (std::string_view("+-~?").find(body.front()) != std::string_view::npos) {
+      body.remove_prefix(1);
+    }
+    const std::size_t special = body.find_first_of(":/=");
+    if (special == std::string_view::npos) continue;
+    const std::string_view name = body.substr(0, special);
+    std::string_view argument = body.substr(special + 1);
+    std::size_t size = 0;
+    if (body[special] == '/') {
+      size = 4;  // "a/24": the CIDR block only
+    } else if (body[special] == ':') {
+      if (iequals(name, "ip4") || iequals(name, "ip6")) continue;  // addresses, no macros
+      if (iequals(name, "a") || iequals(name, "mx")) {
+        std::string_view ip4;
+        std::string_view ip6;
+        std::string_view spec = argument;
+        if (split_dual_cidr(spec, ip4, ip6) && (!ip4.empty() || !ip6.empty())) {
+          argument = spec;
+          size = 4;
+        }
+      }
+    }
+    size += libspf2_block_size(argument);
+    if (size > kMaxLibspf2Block) {
+      constexpr std::size_t kShown = 40;
+      const std::string shown =
+          term.size() > kShown ? std::string(term.substr(0, kShown)) + "..." : std::string(term);
+      return "term " + quoted(shown) + " is too long for libspf2 (" + std::to_string(size) +
+             " octets compiled, at most " + std::to_string(kMaxLibspf2Block) + ")";
+    }
+  }
+  return {};
 }
 
 ZeroCidr take_zero_cidr_marker(std::string_view& name) {
@@ -423,14 +513,19 @@ std::string fix_macros(std::string_view text, const MacroValue& value_of) {
     const bool reverse =
         !delimiters.empty() && (delimiters.front() == 'r' || delimiters.front() == 'R');
     if (reverse) delimiters.remove_prefix(1);
+    const bool well_formed =
+        !macro.empty() && delimiters.find_first_not_of(".-+,/_=") == std::string_view::npos;
+    // libspf2 knows the reverse transformer only as "r"; "R" is the same (RFC 5234 §2.3).
+    std::string as_given(original);
+    if (reverse && well_formed && macro[digits_end] == 'R') as_given[2 + digits_end] = 'r';
     // Only well-formed delimiter lists are ours to expand (others: libspf2 reports them).
-    const bool odd_delimiter = delimiters.find_first_of(",/") != std::string_view::npos &&
-                               delimiters.find_first_not_of(".-+,/_=") == std::string_view::npos;
+    const bool odd_delimiter =
+        well_formed && delimiters.find_first_of(",/") != std::string_view::npos;
     const bool zero_digits = digits_end > 1 && keep == 0;
     std::optional<std::string> value;
     if (!macro.empty() && !zero_digits && (keep > 0 || odd_delimiter)) value = value_of(macro[0]);
     if (!value) {
-      out.append(original);  // nothing to fix, or not known: libspf2 expands (or rejects) it
+      out.append(as_given);  // nothing to fix, or not known: libspf2 expands (or rejects) it
       continue;
     }
     if (delimiters.empty()) delimiters = ".";
@@ -438,7 +533,7 @@ std::string fix_macros(std::string_view text, const MacroValue& value_of) {
       const bool upper = macro[0] >= 'A' && macro[0] <= 'Z';
       const std::optional<std::string> literal =
           as_literal(expand_macro(*value, delimiters, reverse, keep, upper));
-      out.append(literal ? *literal : std::string(original));
+      out.append(literal ? *literal : as_given);
       continue;
     }
     const std::size_t parts =
@@ -448,10 +543,10 @@ std::string fix_macros(std::string_view text, const MacroValue& value_of) {
     if (keep >= parts) {
       out += "%{";
       out += macro[0];
-      out.append(macro.substr(digits_end));
+      out.append(std::string_view(as_given).substr(2 + digits_end, macro.size() - digits_end));
       out += '}';
     } else {
-      out.append(original);
+      out.append(as_given);
     }
   }
   return out;

@@ -25,10 +25,22 @@
 //     under the reserved TLD .invalid (RFC 6761 §6.4), so no real target can carry them; a
 //     record spelling one out only gets what writing "/0" would give.
 // Macro fixes (fix_macros(), applied with this check's macro values, §7.3):
+//   - the reverse transformer is written "r": libspf2 rejects "R", which RFC 7208 §7.1 allows
+//     (ABNF strings are case-insensitive, RFC 5234 §2.3);
 //   - libspf2 drops the first octet when a digit transformer keeps at least as many parts as
 //     the value has ("%{d2}" of "example.org" gives "xample.org"): the digits are removed;
 //   - libspf2 does not know the delimiters ',' and '/' (syntax error): such a macro is
 //     expanded here and written into the text as literal characters.
+// libspf2 capacity (CVE-2021-20314, CVE-2023-42118): libspf2 compiles each domain-spec (after
+//   its CIDR block), each redirect=/exp= value and each exp= text into 4-octet-aligned blocks
+//   within 511 octets (SPF_MAX_MECH_LEN, SPF_MAX_MOD_LEN): 4 octets per macro, 4 + n per
+//   literal run of n octets ("%-" counts 3). 1.2.10 as Debian 12 ships it underflows when a
+//   macro ends 508-511 octets in and copies the following literal past its buffer (a stack
+//   overflow: a crash, or worse). libspf2_block_size() computes that size; a record with a
+//   term over kMaxLibspf2Block is permerror ("too long for libspf2": every libspf2 version
+//   errs on it, the fixed ones with SPF_E_BIG_STRING), an exp= text over it gives no
+//   explanation (RFC 7208 §6.2: the explanation MAY be limited). Checked by prepare_record()
+//   and again by the DNS layer on the text it hands to libspf2 (after fix_macros()).
 // Limit: kMaxMechanisms mechanisms per record (after the rewrites; redirect= counts, as in
 //   libspf2), else permerror. RFC 7208 sets no such limit, but libspf2 counts mechanisms in
 //   an unsigned char and compiles only 511 octets of them per record, so the DNS layer has to
@@ -49,6 +61,9 @@ namespace authmilter::spf {
 
 inline constexpr std::size_t kMaxMechanisms = 255;
 
+// The largest compiled block libspf2 1.2.10 handles safely (see above): 511 - 4.
+inline constexpr std::size_t kMaxLibspf2Block = 507;
+
 struct PreparedRecord {
   std::string problem;  // empty when the record is valid
   std::string record;   // the record to compile (valid records only)
@@ -56,6 +71,14 @@ struct PreparedRecord {
 
 // `record` is a selected "v=spf1 ..." record (printable ASCII).
 PreparedRecord prepare_record(std::string_view record);
+
+// The octets libspf2 compiles the macro-string `text` into (a domain-spec without its CIDR
+// lengths, a modifier value, an exp= text as our layer hands it over).
+std::size_t libspf2_block_size(std::string_view text);
+
+// Empty when every term of `record` (a prepared "v=spf1 ..." record) compiles within
+// kMaxLibspf2Block octets; otherwise why not, naming the first term that does not.
+std::string check_libspf2_capacity(std::string_view record);
 
 // Marker labels for a/mx terms with a CIDR length of 0 (see above): "<target>.<label>" +
 // kZeroCidrSuffix, the label naming the families whose length is 0.
