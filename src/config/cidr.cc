@@ -8,20 +8,10 @@
 #include <charconv>
 #include <cstring>
 
+#include "authmilter/util/ascii.h"
+
 namespace authmilter::config {
 namespace {
-
-bool iequals_prefix(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    char p = prefix[i];
-    if (p >= 'A' && p <= 'Z') p = static_cast<char>(p - 'A' + 'a');
-    if (c != p) return false;
-  }
-  return true;
-}
 
 // The IPv4 address inside an IPv4-mapped IPv6 address, or the address itself.
 IpAddress unmapped(const IpAddress& address) {
@@ -67,7 +57,7 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
     text = text.substr(1, text.size() - 2);
   }
   bool want_v6 = false;
-  if (iequals_prefix(text, "IPv6:")) {
+  if (util::istarts_with_ascii(text, "IPv6:")) {
     text.remove_prefix(5);
     want_v6 = true;
   }

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <string>
 
+#include "authmilter/util/ascii.h"
+#include "authmilter/util/domain_name.h"
 #include "table.h"
 #include "values.h"
 
@@ -73,12 +75,13 @@ std::string set_domains(std::vector<std::string>& out, std::string_view v) {
     std::string domain(item);
     while (!domain.empty() && domain.back() == '.') domain.pop_back();
     for (char& ch : domain) {
-      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+      ch = util::to_lower_ascii(ch);
       const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
                       ch == '.' || ch == '_';
       if (!ok) return "expected domain names, not " + quote(item);
     }
-    if (domain.empty() || domain.size() > 253) return "expected domain names";
+    if (domain.empty() || domain.size() > util::kMaxDomainNameLength)
+      return "expected domain names";
     domains.push_back(std::move(domain));
   }
   if (domains.empty()) return "expected at least one domain";
@@ -215,7 +218,7 @@ std::vector<Row> make_rows() {
       {{"InternalHosts", "cidr-list", "127.0.0.1, ::1",
         "clients that are not checked and get no header (networks; none: no such clients)"},
        [](Config& c, std::string_view v) -> std::string {
-         if (iequals(v, "none")) {
+         if (util::iequals_ascii(v, "none")) {
            c.internal_hosts = CidrList();
            return {};
          }
@@ -244,7 +247,7 @@ std::vector<Row> make_rows() {
          std::vector<std::string> includes;
          std::vector<Cidr> cidrs;
          for (std::string_view item : split_list(v)) {
-           if (item.size() > 8 && iequals(item.substr(0, 8), "include:")) {
+           if (item.size() > 8 && util::istarts_with_ascii(item, "include:")) {
              std::vector<std::string> one;
              if (std::string why = set_domains(one, item.substr(8)); !why.empty()) return why;
              includes.push_back(one.front());
@@ -289,11 +292,11 @@ std::vector<Row> make_rows() {
         "SenderID on the PRA: off, fallback (only when SPF is none, neutral, temperror or "
         "permerror) or always"},
        [](Config& c, std::string_view v) -> std::string {
-         if (iequals(v, "off")) {
+         if (util::iequals_ascii(v, "off")) {
            c.sender_id = SenderIdMode::kOff;
-         } else if (iequals(v, "fallback")) {
+         } else if (util::iequals_ascii(v, "fallback")) {
            c.sender_id = SenderIdMode::kFallback;
-         } else if (iequals(v, "always")) {
+         } else if (util::iequals_ascii(v, "always")) {
            c.sender_id = SenderIdMode::kAlways;
          } else {
            return "expected off, fallback or always";
@@ -376,8 +379,9 @@ const std::vector<Row>& rows() {
 
 const Row* find_row(std::string_view name) {
   const auto& all = rows();
-  const auto it = std::find_if(all.begin(), all.end(),
-                               [&](const Row& row) { return iequals(row.parameter.name, name); });
+  const auto it = std::find_if(all.begin(), all.end(), [&](const Row& row) {
+    return util::iequals_ascii(row.parameter.name, name);
+  });
   return it == all.end() ? nullptr : &*it;
 }
 

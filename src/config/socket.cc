@@ -3,6 +3,7 @@
 #include <string>
 
 #include "authmilter/config/config.h"
+#include "authmilter/util/ascii.h"
 #include "values.h"
 
 namespace authmilter::config {
@@ -21,7 +22,7 @@ std::optional<SocketSpec> fail(std::string* why, std::string reason) {
 std::optional<SocketSpec> parse_socket(std::string_view text, std::string* why) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos) return fail(why, std::string(kSocketForms));
-  const std::string prefix = detail::to_lower(text.substr(0, colon));
+  const std::string prefix = util::lowercase_ascii(text.substr(0, colon));
   const std::string_view rest = text.substr(colon + 1);
   SocketSpec spec;
   if (prefix == "unix" || prefix == "local") {

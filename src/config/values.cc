@@ -2,6 +2,8 @@
 #include "values.h"
 
 #include "authmilter/mail/auth_results.h"
+#include "authmilter/util/ascii.h"
+#include "authmilter/util/domain_name.h"
 
 #include <array>
 #include <charconv>
@@ -13,7 +15,6 @@ namespace {
 
 constexpr std::size_t kMaxQuoted = 64;
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_control(char c) {
   const auto u = static_cast<unsigned char>(c);
@@ -43,20 +44,6 @@ std::optional<std::uint64_t> scaled(std::uint64_t number, std::uint64_t unit, st
 
 }  // namespace
 
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = lower(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
@@ -83,10 +70,10 @@ std::string quote(std::string_view text) {
 
 std::optional<bool> parse_bool(std::string_view text) {
   for (std::string_view yes : {"yes", "true", "1"}) {
-    if (iequals(text, yes)) return true;
+    if (util::iequals_ascii(text, yes)) return true;
   }
   for (std::string_view no : {"no", "false", "0"}) {
-    if (iequals(text, no)) return false;
+    if (util::iequals_ascii(text, no)) return false;
   }
   return std::nullopt;
 }
@@ -98,11 +85,11 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text,
   if (!split) return std::nullopt;
   const auto [number, suffix] = *split;
   std::uint64_t unit = 0;
-  if (suffix.empty() || iequals(suffix, "s")) {
+  if (suffix.empty() || util::iequals_ascii(suffix, "s")) {
     unit = 1000;
-  } else if (iequals(suffix, "ms")) {
+  } else if (util::iequals_ascii(suffix, "ms")) {
     unit = 1;
-  } else if (iequals(suffix, "m")) {
+  } else if (util::iequals_ascii(suffix, "m")) {
     unit = 60 * 1000;
   } else {
     return std::nullopt;
@@ -127,9 +114,9 @@ std::optional<std::uint64_t> parse_size(std::string_view text, std::uint64_t min
   std::uint64_t unit = 0;
   if (suffix.empty()) {
     unit = 1;
-  } else if (iequals(suffix, "k")) {
+  } else if (util::iequals_ascii(suffix, "k")) {
     unit = 1024;
-  } else if (iequals(suffix, "m")) {
+  } else if (util::iequals_ascii(suffix, "m")) {
     unit = 1024 * 1024;
   } else {
     return std::nullopt;
@@ -143,13 +130,13 @@ std::optional<std::uint32_t> parse_seconds(std::string_view text, std::uint32_t 
   if (!split) return std::nullopt;
   const auto [number, suffix] = *split;
   std::uint64_t unit = 0;
-  if (suffix.empty() || iequals(suffix, "s")) {
+  if (suffix.empty() || util::iequals_ascii(suffix, "s")) {
     unit = 1;
-  } else if (iequals(suffix, "m")) {
+  } else if (util::iequals_ascii(suffix, "m")) {
     unit = 60;
-  } else if (iequals(suffix, "h")) {
+  } else if (util::iequals_ascii(suffix, "h")) {
     unit = 3600;
-  } else if (iequals(suffix, "d")) {
+  } else if (util::iequals_ascii(suffix, "d")) {
     unit = 86400;
   } else {
     return std::nullopt;
@@ -173,21 +160,21 @@ std::optional<std::uint32_t> parse_octal(std::string_view text, std::uint32_t ma
 std::optional<Action> parse_action(std::string_view text) {
   for (Action action :
        {Action::kAccept, Action::kMark, Action::kQuarantine, Action::kTempfail, Action::kReject}) {
-    if (iequals(text, to_string(action))) return action;
+    if (util::iequals_ascii(text, to_string(action))) return action;
   }
   return std::nullopt;
 }
 
 std::optional<HeloCheck> parse_helo_check(std::string_view text) {
   for (HeloCheck check : {HeloCheck::kNullSender, HeloCheck::kAlways}) {
-    if (iequals(text, to_string(check))) return check;
+    if (util::iequals_ascii(text, to_string(check))) return check;
   }
   return std::nullopt;
 }
 
 std::optional<std::string> parse_log_level(std::string_view text) {
   for (std::string_view level : {"trace", "debug", "info", "warning", "error"}) {
-    if (iequals(text, level)) return std::string(level);
+    if (util::iequals_ascii(text, level)) return std::string(level);
   }
   return std::nullopt;
 }
@@ -205,7 +192,8 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
 
 std::optional<IpAddress> parse_ip_literal(std::string_view text) {
   // IpAddress::parse also strips "[...]" and "IPv6:"; neither starts a bare literal.
-  if (text.empty() || text.front() == '[' || lower(text.front()) == 'i') return std::nullopt;
+  if (text.empty() || text.front() == '[' || util::to_lower_ascii(text.front()) == 'i')
+    return std::nullopt;
   return IpAddress::parse(text);
 }
 
@@ -261,7 +249,8 @@ std::optional<std::string> parse_mark_header(std::string_view text, std::string*
     if (u < 33 || u > 126) return fail("the header name may hold only printable ASCII, no spaces");
   }
   // We write and remove these ourselves; a mark under the same name would be taken for ours.
-  if (iequals(name, "Authentication-Results") || iequals(name, "Received-SPF")) {
+  if (util::iequals_ascii(name, "Authentication-Results") ||
+      util::iequals_ascii(name, "Received-SPF")) {
     return fail("the header name is one authmilter writes itself");
   }
   if (value.empty()) return fail("expected \"Name: value\", the value is empty");
@@ -308,12 +297,11 @@ bool valid_file_path(std::string_view text) {
 }
 
 bool valid_host_name(std::string_view text) {
-  if (text.empty() || text.size() > 253) return false;
+  if (!util::fits_domain_name_limits(text)) return false;
   bool all_numeric = true;
-  std::size_t label = 0;
+  std::size_t label = 0;  // 1..63 here: fits_domain_name_limits()
   for (std::size_t i = 0; i <= text.size(); ++i) {
     if (i == text.size() || text[i] == '.') {
-      if (label == 0 || label > 63) return false;
       if (text[i - 1] == '-' || text[i - label] == '-') return false;
       label = 0;
       continue;

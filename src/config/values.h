@@ -18,8 +18,6 @@
 
 namespace authmilter::config::detail {
 
-std::string to_lower(std::string_view text);
-bool iequals(std::string_view a, std::string_view b);
 std::string_view trim(std::string_view text);
 // For error messages: at most 64 characters, non-printable bytes as \xNN, in single quotes.
 std::string quote(std::string_view text);

@@ -2,6 +2,7 @@
 
 #include <sys/time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "authmilter/dns/wire.h"
+#include "authmilter/util/domain_name.h"
 
 namespace authmilter::dkim::detail {
 namespace {
@@ -17,7 +19,6 @@ thread_local LookupContext* t_context = nullptr;
 
 // libopendkim's own default (DEFTIMEOUT) when a hook runs outside any verifier.
 constexpr auto kFallbackTimeout = std::chrono::seconds(10);
-constexpr int kTypeTxt = 16;
 constexpr std::size_t kMaxCharacterString = 255;
 
 struct Query {
@@ -81,7 +82,7 @@ int query_start(void* service, int type, unsigned char* question, unsigned char*
     query->buf = buf;
     query->buflen = buflen;
     LookupContext* context = t_context;
-    if (type != kTypeTxt) {
+    if (type != static_cast<int>(dns::RrType::kTxt)) {
       query->pending = dns::ready_answer(failure(dns::Status::kError, "unexpected query type"));
     } else if (!valid_key_name(query->key)) {
       query->pending =
@@ -176,19 +177,11 @@ std::string key_name(std::string_view selector, std::string_view domain) {
 
 bool valid_key_name(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);  // one root dot at most
-  if (name.empty() || name.size() > kMaxDomainNameLength) return false;
-  std::size_t label = 0;
-  for (char c : name) {
-    if (c == '.') {
-      if (label == 0) return false;
-      label = 0;
-      continue;
-    }
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_';
-    if (!ok || ++label > kMaxLabelLength) return false;
-  }
-  return label != 0;
+  if (!util::fits_domain_name_limits(name)) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
 }
 
 }  // namespace authmilter::dkim::detail

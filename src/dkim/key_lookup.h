@@ -34,8 +34,6 @@
 namespace authmilter::dkim::detail {
 
 inline constexpr std::size_t kMaxKeyRecordText = 2048;
-inline constexpr std::size_t kMaxDomainNameLength = 253;
-inline constexpr std::size_t kMaxLabelLength = 63;
 
 struct KeyAnswer {
   dns::Status status = dns::Status::kError;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "authmilter/dkim/tag_list.h"
+#include "authmilter/util/ascii.h"
 #include "key_lookup.h"
 
 namespace authmilter::dkim {
@@ -20,19 +21,6 @@ using LibHandle = std::unique_ptr<DKIM_LIB, LibDeleter>;
 using DkimHandle = std::unique_ptr<DKIM, DkimDeleter>;
 
 constexpr std::string_view kSignatureField = "DKIM-Signature";
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-std::string lowered(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
 
 bool is_base64(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
@@ -212,7 +200,7 @@ void Verifier::Impl::header_field(std::string_view field) {
     return u >= 32 && u <= 126;
   });
   while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-  bool is_signature = name_ok && iequals(name, kSignatureField);
+  bool is_signature = name_ok && util::iequals_ascii(name, kSignatureField);
   bool has_nul = field.find('\0') != std::string_view::npos;
 
   if (is_signature && fields.size() >= kMaxSignatureFields) {
@@ -367,10 +355,10 @@ SignatureResult Verifier::Impl::judge(const SigField& field) const {
     const std::string* value = field.tags.find(name);
     return value != nullptr ? *value : std::string();
   };
-  result.domain = lowered(tag("d"));
+  result.domain = util::lowercase_ascii(tag("d"));
   result.identity = tag("i");
   result.selector = tag("s");
-  result.algorithm = lowered(tag("a"));
+  result.algorithm = util::lowercase_ascii(tag("a"));
 
   Disposition disposition = mapped || !field.fed ? field.disposition : Disposition::kUnmapped;
   switch (disposition) {
@@ -445,7 +433,7 @@ void Verifier::Impl::judge_verified(const SigField& field, SignatureResult& resu
     // record (k= defaults to rsa) holding 32 raw bytes.
     static unsigned char k_tag[] = "k";
     const char* type = reinterpret_cast<const char*>(dkim_sig_gettagvalue(sig, true, k_tag));
-    if (type != nullptr && !iequals(type, ed25519 ? "ed25519" : "rsa")) {
+    if (type != nullptr && !util::iequals_ascii(type, ed25519 ? "ed25519" : "rsa")) {
       result.result = Result::kPermError;
       result.comment = "key type does not match the algorithm";
       return;

@@ -1,7 +1,9 @@
 #include "authmilter/dmarc/domain.h"
+#include "authmilter/util/ascii.h"
 
 #include <idn2.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace authmilter::dmarc {
@@ -12,25 +14,17 @@ struct Idn2Free {
 };
 
 // A U-label form is at most 4 octets per character of its A-label form; anything longer can
-// never fit kMaxDomainLength and is refused before libidn2 works on it.
-constexpr std::size_t kMaxInputLength = 4 * kMaxDomainLength;
+// never fit util::kMaxDomainNameLength and is refused before libidn2 works on it.
+constexpr std::size_t kMaxInputLength = 4 * util::kMaxDomainNameLength;
 
 bool is_domain_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 bool valid_ascii_domain(std::string_view d) {
-  if (d.empty() || d.size() > kMaxDomainLength) return false;
-  std::size_t label = 0;
-  for (const char c : d) {
-    if (c == '.') {
-      if (label == 0) return false;  // empty label: leading dot or ".."
-      label = 0;
-      continue;
-    }
-    if (!is_domain_char(c) || ++label > kMaxLabelLength) return false;
-  }
-  return label != 0;
+  // Lengths, and no empty label (leading dot or "..").
+  if (!util::fits_domain_name_limits(d)) return false;
+  return std::all_of(d.begin(), d.end(), [](char c) { return c == '.' || is_domain_char(c); });
 }
 
 }  // namespace
@@ -44,7 +38,7 @@ std::optional<std::string> normalize_domain(std::string_view domain) {
   for (const char c : domain) {
     if (c == '\0') return std::nullopt;
     if (static_cast<unsigned char>(c) >= 0x80) eight_bit = true;
-    lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    lower.push_back(util::to_lower_ascii(c));
   }
   if (eight_bit) {
     // RFC 7489 §6.6.1: U-labels become A-labels. libidn2 refuses ill-formed UTF-8 and
@@ -53,10 +47,7 @@ std::optional<std::string> normalize_domain(std::string_view domain) {
     const int rc = idn2_to_ascii_8z(lower.c_str(), &out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
     std::unique_ptr<char, Idn2Free> owned(out);
     if (rc != IDN2_OK || owned == nullptr) return std::nullopt;
-    lower.assign(owned.get());
-    for (char& c : lower) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
+    lower = util::lowercase_ascii(owned.get());
   }
   if (!valid_ascii_domain(lower)) return std::nullopt;
   return lower;

@@ -23,7 +23,7 @@ std::string dmarc_name(const std::string& domain) { return std::string(kDmarcPre
 
 dns::PendingAnswer start_lookup(dns::Resolver& resolver, const std::string& domain) {
   const std::string name = dmarc_name(domain);
-  if (name.size() > kMaxDomainLength) {
+  if (name.size() > util::kMaxDomainNameLength) {
     // No such name can exist in the DNS (RFC 1035 §2.3.4); asking would only fail oddly.
     dns::Answer answer;
     answer.status = dns::Status::kNxDomain;

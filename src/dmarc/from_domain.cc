@@ -6,6 +6,7 @@
 #include "authmilter/dmarc/dmarc.h"
 #include "authmilter/dmarc/domain.h"
 #include "authmilter/mail/address_list.h"
+#include "authmilter/util/ascii.h"
 
 namespace authmilter::dmarc {
 namespace {
@@ -39,16 +40,7 @@ std::string_view to_string(FromProblem problem) {
   return "unknown";
 }
 
-bool is_from_field(std::string_view name) {
-  if (name.size() != 4) return false;
-  constexpr std::string_view kFrom = "from";
-  for (std::size_t i = 0; i < 4; ++i) {
-    const char c =
-        name[i] >= 'A' && name[i] <= 'Z' ? static_cast<char>(name[i] - 'A' + 'a') : name[i];
-    if (c != kFrom[i]) return false;
-  }
-  return true;
-}
+bool is_from_field(std::string_view name) { return util::iequals_ascii(name, "from"); }
 
 FromDomain from_domain(std::span<const std::string_view> from_values) {
   if (from_values.empty()) return problem(FromProblem::kNoField, "no From: field");

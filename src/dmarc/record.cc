@@ -1,4 +1,5 @@
 #include "authmilter/dmarc/record.h"
+#include "authmilter/util/ascii.h"
 
 #include <array>
 #include <cstdint>
@@ -12,16 +13,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
   return s;
-}
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -64,15 +55,15 @@ Split split_spec(std::string_view spec) {
 }
 
 std::optional<Policy> parse_policy(std::string_view v) {
-  if (iequals(v, "none")) return Policy::kNone;
-  if (iequals(v, "quarantine")) return Policy::kQuarantine;
-  if (iequals(v, "reject")) return Policy::kReject;
+  if (util::iequals_ascii(v, "none")) return Policy::kNone;
+  if (util::iequals_ascii(v, "quarantine")) return Policy::kQuarantine;
+  if (util::iequals_ascii(v, "reject")) return Policy::kReject;
   return std::nullopt;
 }
 
 std::optional<Alignment> parse_alignment(std::string_view v) {
-  if (iequals(v, "r")) return Alignment::kRelaxed;
-  if (iequals(v, "s")) return Alignment::kStrict;
+  if (util::iequals_ascii(v, "r")) return Alignment::kRelaxed;
+  if (util::iequals_ascii(v, "s")) return Alignment::kStrict;
   return std::nullopt;
 }
 
@@ -122,7 +113,7 @@ bool valid_fo(std::string_view v) {
 // dmarc-rfmt = Keyword *(*WSP ":" Keyword); the registered formats are afrf and iodef.
 bool valid_rf(std::string_view v) {
   return every_item(v, ':', [](std::string_view item) {
-    return iequals(item, "afrf") || iequals(item, "iodef");
+    return util::iequals_ascii(item, "afrf") || util::iequals_ascii(item, "iodef");
   });
 }
 
@@ -148,12 +139,12 @@ bool valid_report_uri(std::string_view uri) {
   if (colon == std::string_view::npos) return false;
   const std::string_view scheme = uri.substr(0, colon);
   const std::string_view rest = uri.substr(colon + 1);
-  if (iequals(scheme, "mailto")) {
+  if (util::iequals_ascii(scheme, "mailto")) {
     const std::size_t at = rest.rfind('@');
     return at != std::string_view::npos && at > 0 && at + 1 < rest.size() &&
            rest.substr(at + 1).find('/') == std::string_view::npos;
   }
-  if (iequals(scheme, "http") || iequals(scheme, "https")) {
+  if (util::iequals_ascii(scheme, "http") || util::iequals_ascii(scheme, "https")) {
     return rest.size() > 2 && rest.substr(0, 2) == "//" && rest[2] != '/';
   }
   return false;
@@ -167,7 +158,7 @@ constexpr std::array<std::string_view, kTagCount> kTagNames = {
 
 int tag_of(std::string_view name) {
   for (std::size_t i = 0; i < kTagNames.size(); ++i) {
-    if (iequals(name, kTagNames[i])) return static_cast<int>(i);
+    if (util::iequals_ascii(name, kTagNames[i])) return static_cast<int>(i);
   }
   return -1;
 }
@@ -193,7 +184,8 @@ std::string_view to_token(Alignment alignment) {
 bool is_dmarc_record(std::string_view txt) {
   const std::size_t semi = txt.find(';');
   const Split first = split_spec(txt.substr(0, semi));
-  return first.has_equals && iequals(first.name, "v") && iequals(first.value, "DMARC1");
+  return first.has_equals && util::iequals_ascii(first.name, "v") &&
+         util::iequals_ascii(first.value, "DMARC1");
 }
 
 Record parse_record(std::string_view txt) {

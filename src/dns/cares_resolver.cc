@@ -20,6 +20,8 @@
 
 #include "authmilter/dns/answer_cache.h"
 #include "authmilter/dns/wire.h"
+#include "authmilter/util/domain_name.h"
+#include "authmilter/util/unique_fd.h"
 
 namespace authmilter::dns {
 namespace {
@@ -79,36 +81,11 @@ struct ServerListDeleter {
   void operator()(ares_addr_port_node* list) const { ares_free_data(list); }
 };
 
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // A name ares_create_query can encode: labels of 1..63 octets, <= 255 octets on the wire,
 // no NUL (it takes a C string).
 bool encodable(const std::string& name) {
-  if (name.empty() || name.find('\0') != std::string::npos) return false;
-  std::size_t wire_length = 1;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t dot = name.find('.', start);
-    const std::size_t end = dot == std::string::npos ? name.size() : dot;
-    const std::size_t label = end - start;
-    if (label == 0 || label > wire::kMaxLabelLength) return false;
-    wire_length += 1 + label;
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  return wire_length <= wire::kMaxNameWireLength;
+  // 253 octets of text are 255 on the wire (a length octet per label and the root).
+  return name.find('\0') == std::string::npos && util::fits_domain_name_limits(name);
 }
 
 // ares_create_query reads "\x" as a literal x; a backslash in a name must be doubled.
@@ -258,7 +235,7 @@ struct CaresResolver::Impl {
         throw std::runtime_error(std::string("ares_set_servers_ports: ") + ares_strerror(status));
       }
     }
-    wake = std::make_unique<UniqueFd>(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    wake = std::make_unique<util::UniqueFd>(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (wake->get() < 0) throw std::runtime_error("eventfd failed");
     thread = std::thread([this] { run(); });
   }
@@ -520,7 +497,7 @@ struct CaresResolver::Impl {
   AnswerCache cache;
   LibraryGuard library;
   ChannelPtr channel;
-  std::unique_ptr<UniqueFd> wake;
+  std::unique_ptr<util::UniqueFd> wake;
 
   std::mutex mutex;
   std::vector<Request> queue;  // guarded by mutex

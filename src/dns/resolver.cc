@@ -1,4 +1,5 @@
 #include "authmilter/dns/resolver.h"
+#include "authmilter/util/ascii.h"
 
 #include <algorithm>
 
@@ -76,11 +77,7 @@ Answer Resolver::await(const PendingAnswer& pending, Deadline deadline,
 
 std::string normalize_name(std::string_view name) {
   while (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  std::string out(name);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-  });
-  return out;
+  return util::lowercase_ascii(name);
 }
 
 PendingAnswer ready_answer(Answer answer) {

@@ -1,4 +1,6 @@
 #include "authmilter/dns/wire.h"
+#include "authmilter/util/ascii.h"
+#include "authmilter/util/domain_name.h"
 
 #include <arpa/inet.h>
 
@@ -30,17 +32,11 @@ void put32(std::vector<std::uint8_t>& out, std::uint32_t value) {
   put16(out, static_cast<std::uint16_t>(value & 0xffff));
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-
 // DNS names compare case-insensitively in ASCII only (RFC 4343); other octets exactly.
 bool same_name(std::string_view a, std::string_view b) {
   while (!a.empty() && a.back() == '.') a.remove_suffix(1);
   while (!b.empty() && b.back() == '.') b.remove_suffix(1);
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
+  return util::iequals_ascii(a, b);
 }
 
 // RFC 2181 §8: a TTL with the most significant bit set is treated as zero.
@@ -399,7 +395,7 @@ void append_name(std::vector<std::uint8_t>& out, std::string_view name) {
     const std::size_t dot = name.find('.');
     const std::string_view label = name.substr(0, dot);
     if (label.empty()) throw std::invalid_argument("empty label in name");
-    if (label.size() > kMaxLabelLength) throw std::invalid_argument("label longer than 63");
+    if (label.size() > util::kMaxLabelLength) throw std::invalid_argument("label longer than 63");
     wire_length += 1 + label.size();
     if (wire_length > kMaxNameWireLength) throw std::invalid_argument("name longer than 255");
     out.push_back(static_cast<std::uint8_t>(label.size()));

@@ -3,6 +3,7 @@
 #include <cstddef>
 
 #include "authmilter/mail/header.h"
+#include "authmilter/util/ascii.h"
 
 namespace authmilter::mail {
 namespace {
@@ -70,11 +71,7 @@ std::string domain_of(std::string_view address) {
   if (at == std::string_view::npos) return {};
   std::string_view domain = trim(bare.substr(at + 1));
   if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
-  std::string out(domain);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
+  return util::lowercase_ascii(domain);
 }
 
 std::string local_part_of(std::string_view address) {

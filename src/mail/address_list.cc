@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "authmilter/mail/header.h"
+#include "authmilter/util/ascii.h"
 
 namespace authmilter::mail {
 namespace {
@@ -347,9 +348,7 @@ class Parser {
       return fail("missing domain");
     }
     if (!well_formed_utf8(out)) return fail("domain is not well-formed UTF-8");
-    for (char& c : out) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
+    util::make_lowercase_ascii(out);
     return true;
   }
 

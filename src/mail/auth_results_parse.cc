@@ -1,4 +1,5 @@
 #include "authmilter/mail/auth_results_parse.h"
+#include "authmilter/util/ascii.h"
 
 namespace authmilter::mail {
 namespace {
@@ -12,8 +13,6 @@ bool is_alpha_digit(char c) {
 bool is_keyword_char(char c) { return is_alpha_digit(c) || c == '-' || c == '_'; }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // One pass over the value; every read* method advances pos_ and returns false on a syntax
 // error (the whole value is then unparsable).
@@ -197,7 +196,7 @@ class Parser {
     const std::size_t n = pos_ - start;
     if (n == 0 || n > kMaxKeywordLength) return false;
     out.resize(n);
-    for (std::size_t i = 0; i < n; ++i) out[i] = ascii_lower(s_[start + i]);
+    for (std::size_t i = 0; i < n; ++i) out[i] = util::to_lower_ascii(s_[start + i]);
     return true;
   }
 

@@ -1,4 +1,6 @@
 #include "authmilter/mail/batv.h"
+#include "authmilter/util/ascii.h"
+#include "authmilter/util/unique_fd.h"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -23,21 +25,6 @@ constexpr std::int64_t kDayModulus = 1000;  // DDD has three digits
 constexpr std::size_t kSignatureBytes = 3;  // SSSSSS
 constexpr char kKeyNumber = '0';
 
-// Closes a file descriptor on every path out of load_file().
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ~ScopedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // Wipes a buffer that held key material, whatever way the scope is left.
 class WipeOnExit {
  public:
@@ -52,21 +39,11 @@ class WipeOnExit {
   std::string& s_;
 };
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool starts_with_prefix(std::string_view address) {
-  if (address.size() < kPrefix.size()) return false;
-  for (std::size_t i = 0; i < kPrefix.size(); ++i) {
-    if (ascii_lower(address[i]) != kPrefix[i]) return false;
-  }
-  return true;
-}
-
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
-  const char l = ascii_lower(c);
+  const char l = util::to_lower_ascii(c);
   if (l >= 'a' && l <= 'f') return l - 'a' + 10;
   return -1;
 }
@@ -121,7 +98,8 @@ std::optional<Tag> parse_tag(std::string_view address) {
   if (address.size() > kMaxBatvAddressLength || address.size() <= kBatvTagLength) {
     return std::nullopt;
   }
-  if (!starts_with_prefix(address) || address[kBatvTagLength - 1] != '=') return std::nullopt;
+  if (!util::istarts_with_ascii(address, kPrefix) || address[kBatvTagLength - 1] != '=')
+    return std::nullopt;
   const std::string_view val = address.substr(kPrefix.size(), kBatvTagLength - 1 - kPrefix.size());
   Tag tag{};
   if (!is_digit(val[0])) return std::nullopt;
@@ -166,7 +144,7 @@ std::string hash_source(char key_number, int day, const SplitAddress& mailbox) {
   s.push_back(static_cast<char>('0' + day % 10));
   s.append(mailbox.local);
   s.push_back('@');
-  for (char c : mailbox.domain) s.push_back(ascii_lower(c));
+  for (char c : mailbox.domain) s.push_back(util::to_lower_ascii(c));
   return s;
 }
 
@@ -225,7 +203,7 @@ std::array<unsigned char, 20> BatvKey::hmac_sha1(std::string_view message) const
 BatvKey BatvKey::load_file(const std::string& path) {
   // O_NOFOLLOW: a symlink could point anywhere (e.g. at a world-readable copy); O_NONBLOCK:
   // opening a FIFO must not hang start-up (fstat then refuses it).
-  const ScopedFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) key_file_error(path, std::strerror(errno));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) key_file_error(path, std::strerror(errno));
@@ -309,7 +287,8 @@ std::string_view to_string(BatvStatus status) {
 }
 
 BatvCheck batv_verify(std::string_view address, const BatvKey& key, std::int64_t unix_now) {
-  if (!starts_with_prefix(address)) return {BatvStatus::kNotTagged, std::string(address)};
+  if (!util::istarts_with_ascii(address, kPrefix))
+    return {BatvStatus::kNotTagged, std::string(address)};
   const auto tag = parse_tag(address);
   if (!tag) return {BatvStatus::kMalformed, {}};
   BatvCheck check{BatvStatus::kBadSignature, std::string(tag->original_text)};

@@ -1,4 +1,5 @@
 #include "authmilter/mail/received.h"
+#include "authmilter/util/ascii.h"
 
 #include <arpa/inet.h>
 
@@ -8,22 +9,6 @@
 namespace authmilter::mail {
 namespace {
 
-constexpr char ascii_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool istarts_with(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
-}
-
 // C0 controls other than HTAB, and DEL. CR and LF are gone after unfolding.
 constexpr bool is_control(char c) {
   const auto u = static_cast<unsigned char>(c);
@@ -32,8 +17,9 @@ constexpr bool is_control(char c) {
 
 // The RFC 5321 §4.4 clause keywords that may follow the from-part.
 bool is_clause_keyword(std::string_view word) {
-  return iequals(word, "by") || iequals(word, "via") || iequals(word, "with") ||
-         iequals(word, "id") || iequals(word, "for");
+  return util::iequals_ascii(word, "by") || util::iequals_ascii(word, "via") ||
+         util::iequals_ascii(word, "with") || util::iequals_ascii(word, "id") ||
+         util::iequals_ascii(word, "for");
 }
 
 void skip_wsp(std::string_view s, std::size_t& pos) {
@@ -131,7 +117,8 @@ bool is_exim_item(std::string_view word, std::string_view& key, std::string_view
   if (eq == std::string_view::npos) return false;
   key = word.substr(0, eq);
   value = word.substr(eq + 1);
-  return iequals(key, "helo") || iequals(key, "ident") || iequals(key, "port");
+  return util::iequals_ascii(key, "helo") || util::iequals_ascii(key, "ident") ||
+         util::iequals_ascii(key, "port");
 }
 
 // "[...]" as a whole word -> the normalized address; error set on failure.
@@ -157,7 +144,7 @@ std::string clean_reverse_name(std::string_view name) {
     name.remove_prefix(at + 1);
   }
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  if (iequals(name, "unknown")) return {};
+  if (util::iequals_ascii(name, "unknown")) return {};
   return std::string(name);
 }
 
@@ -187,7 +174,7 @@ bool read_items(const std::vector<Token>& tokens, std::size_t first, TcpInfo& in
       info.error = "unrecognized text in the TCP-info comment";
       return false;
     }
-    if (iequals(key, "helo")) {
+    if (util::iequals_ascii(key, "helo")) {
       if (info.helo_item) {
         info.error = "two helo= items";
         return false;
@@ -271,7 +258,7 @@ std::optional<std::string> normalize_ip(std::string_view text) {
     text = text.substr(1, text.size() - 2);
   }
   if (text.size() > kMaxIpLiteralLength) return std::nullopt;
-  const bool tagged = istarts_with(text, "IPv6:");
+  const bool tagged = util::istarts_with_ascii(text, "IPv6:");
   if (tagged) text.remove_prefix(5);
   // A bounded, NUL-terminated copy: an embedded NUL must not shorten what inet_pton checks.
   if (text.empty() || text.find('\0') != std::string_view::npos) return std::nullopt;
@@ -336,7 +323,8 @@ ReceivedHop parse_received(std::string_view value) {
   if (keyword.empty() || is_clause_keyword(keyword)) {
     return fail(std::move(hop), "no from-part");
   }
-  if (!iequals(keyword, "from")) return fail(std::move(hop), "does not start with \"from\"");
+  if (!util::iequals_ascii(keyword, "from"))
+    return fail(std::move(hop), "does not start with \"from\"");
   skip_wsp(s, pos);
   const std::string_view from_name = read_word(s, pos);
   if (from_name.empty()) return fail(std::move(hop), "empty from-part");
@@ -354,7 +342,7 @@ ReceivedHop parse_received(std::string_view value) {
   skip_wsp(s, pos);
   if (pos < s.size() && s[pos] != ';') {
     const std::string_view clause = read_word(s, pos);
-    if (iequals(clause, "by")) {
+    if (util::iequals_ascii(clause, "by")) {
       skip_wsp(s, pos);
       const std::string_view by = read_word(s, pos);
       if (by.empty()) return fail(std::move(hop), "empty by-part");
@@ -370,7 +358,8 @@ ReceivedHop parse_received(std::string_view value) {
   if (!comments.empty()) {
     const std::vector<Token> tokens = tokens_of(comments[0]);
     if (tokens.size() == 2 && !tokens[0].comment && !tokens[1].comment &&
-        (iequals(tokens[0].text, "HELO") || iequals(tokens[0].text, "EHLO"))) {
+        (util::iequals_ascii(tokens[0].text, "HELO") ||
+         util::iequals_ascii(tokens[0].text, "EHLO"))) {
       helo_comment = tokens[1].text;
       first_tcp = 1;
     }

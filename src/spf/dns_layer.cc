@@ -24,6 +24,7 @@ extern "C" {
 
 #include "authmilter/spf/record_lint.h"
 #include "authmilter/spf/syntax.h"
+#include "authmilter/util/ascii.h"
 
 namespace authmilter::spf {
 namespace {
@@ -36,24 +37,13 @@ enum class Purpose {
   kExplanation,  // TXT of the exp= target
 };
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) {
-             return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-           };
-           return lower(x) == lower(y);
-         });
-}
-
-bool starts_with_ci(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
-}
-
 LookupContext& context_of(SPF_dns_server_t* server) {
   return *static_cast<LookupContext*>(server->hook);
 }
 
-std::string printable(std::string_view name) { return sanitize_text(name, kMaxDomainLength); }
+std::string printable(std::string_view name) {
+  return sanitize_text(name, util::kMaxDomainNameLength);
+}
 
 std::string describe(std::string_view name, dns::RrType type) {
   return printable(name) + "/" + std::string(dns::to_string(type));
@@ -306,7 +296,7 @@ Purpose classify(LookupContext& ctx, std::string_view domain, dns::RrType type, 
   // A/AAAA: libspf2 looks up the names of an MX or PTR answer one by one, in answer order,
   // right after that answer, stopping early only on a match.
   if (ctx.follow_next < ctx.follow_names.size() &&
-      iequals(domain, ctx.follow_names[ctx.follow_next])) {
+      util::iequals_ascii(domain, ctx.follow_names[ctx.follow_next])) {
     ++ctx.follow_next;
     return ctx.follow_is_client_name ? Purpose::kClientName : Purpose::kFollow;
   }
@@ -432,7 +422,8 @@ RecordTerms split_terms(std::string_view record) {
     }
     const std::size_t special = term.find_first_of(":/=");
     if (special != std::string_view::npos && term[special] == '=') {
-      (starts_with_ci(term, "exp=") ? terms.explanation : terms.redirect) = std::string(term);
+      (util::istarts_with_ascii(term, "exp=") ? terms.explanation : terms.redirect) =
+          std::string(term);
     } else {
       terms.mechanisms.emplace_back(term);
     }
@@ -645,13 +636,13 @@ void destroy_callback(SPF_dns_server_t* server) noexcept { delete server; }
 // "spf2.0/mfrom,pra ..." -> true when the scope list names `scope` (RFC 4406 §3.4).
 bool spf2_record_has_scope(std::string_view text, std::string_view scope, std::size_t& body) {
   constexpr std::string_view kPrefix = "spf2.0/";
-  if (!starts_with_ci(text, kPrefix)) return false;
+  if (!util::istarts_with_ascii(text, kPrefix)) return false;
   const std::size_t end = std::min(text.find(' '), text.size());
   body = end;
   std::string_view scopes = text.substr(kPrefix.size(), end - kPrefix.size());
   while (true) {
     const std::size_t comma = scopes.find(',');
-    if (iequals(scopes.substr(0, comma), scope)) return true;
+    if (util::iequals_ascii(scopes.substr(0, comma), scope)) return true;
     if (comma == std::string_view::npos) return false;
     scopes.remove_prefix(comma + 1);
   }
@@ -662,13 +653,14 @@ bool spf2_record_has_scope(std::string_view text, std::string_view scope, std::s
 // malformed; "spf2.01/pra" or "spf2.1/pra" are other versions.
 bool is_spf2_record(std::string_view text) {
   constexpr std::string_view kVersion = "spf2.0";
-  return starts_with_ci(text, kVersion) &&
+  return util::istarts_with_ascii(text, kVersion) &&
          (text.size() == kVersion.size() || text[6] == '/' || text[6] == ' ');
 }
 
 bool is_spf1_record(std::string_view text) {
   constexpr std::string_view kVersion = "v=spf1";
-  return starts_with_ci(text, kVersion) && (text.size() == kVersion.size() || text[6] == ' ');
+  return util::istarts_with_ascii(text, kVersion) &&
+         (text.size() == kVersion.size() || text[6] == ' ');
 }
 
 }  // namespace

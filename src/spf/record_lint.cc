@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "authmilter/spf/syntax.h"
+#include "authmilter/util/ascii.h"
 
 namespace authmilter::spf {
 namespace {
@@ -15,15 +16,6 @@ namespace {
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) {
-             return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-           };
-           return lower(x) == lower(y);
-         });
-}
 
 // macro-expand = ( "%{" macro-letter transformers *delimiter "}" ) / "%%" / "%_" / "%-"
 // at text[i] == '%'; returns its length, 0 when malformed.
@@ -142,8 +134,8 @@ std::string check_modifier(std::string_view term, std::size_t equals, Term& out)
         return is_alnum(c) || c == '-' || c == '_' || c == '.';
       });
   if (!name_ok) return "invalid modifier name in " + quoted(term);
-  if (iequals(name, "redirect") || iequals(name, "exp")) {
-    out.kind = iequals(name, "exp") ? TermKind::kExplanation : TermKind::kRedirect;
+  if (util::iequals_ascii(name, "redirect") || util::iequals_ascii(name, "exp")) {
+    out.kind = util::iequals_ascii(name, "exp") ? TermKind::kExplanation : TermKind::kRedirect;
     if (!is_domain_spec(value)) return "invalid domain-spec in " + quoted(term);
     return {};
   }
@@ -170,12 +162,12 @@ std::string check_directive(std::string_view term, Term& out) {
   const bool has_arg = name_end < body.size() && body[name_end] == ':';
   std::string_view arg = has_arg ? body.substr(name_end + 1) : std::string_view();
   std::string_view cidr = has_arg ? std::string_view() : body.substr(name_end);
-  if (iequals(name, "all")) {
+  if (util::iequals_ascii(name, "all")) {
     out.is_all = true;
     if (name_end != body.size()) return "\"all\" takes no argument in " + quoted(term);
     return {};
   }
-  if (iequals(name, "a") || iequals(name, "mx")) {
+  if (util::iequals_ascii(name, "a") || util::iequals_ascii(name, "mx")) {
     std::string_view ip4;
     std::string_view ip6;
     if (!has_arg) {
@@ -202,15 +194,16 @@ std::string check_directive(std::string_view term, Term& out) {
       if (!ip6.empty() && ip6 != "0") out.text += "//" + std::string(ip6);
     }
     return {};
-  } else if (iequals(name, "include") || iequals(name, "exists") || iequals(name, "ptr")) {
+  } else if (util::iequals_ascii(name, "include") || util::iequals_ascii(name, "exists") ||
+             util::iequals_ascii(name, "ptr")) {
     if (!cidr.empty()) return "unexpected CIDR length in " + quoted(term);
     if (!has_arg) {
-      if (iequals(name, "ptr")) return {};
+      if (util::iequals_ascii(name, "ptr")) return {};
       return "missing domain-spec in " + quoted(term);
     }
-  } else if (iequals(name, "ip4") || iequals(name, "ip6")) {
+  } else if (util::iequals_ascii(name, "ip4") || util::iequals_ascii(name, "ip6")) {
     if (!has_arg) return "missing network in " + quoted(term);
-    const bool ip4 = iequals(name, "ip4");
+    const bool ip4 = util::iequals_ascii(name, "ip4");
     const std::size_t slash = arg.rfind('/');
     if (slash == std::string_view::npos) return {};  // the address: libspf2 checks it
     const std::string_view length = arg.substr(slash + 1);
@@ -395,18 +388,15 @@ std::string check_libspf2_capacity(std::string_view record) {
 ZeroCidr take_zero_cidr_marker(std::string_view& name) {
   ZeroCidr zero;
   std::string_view rest = strip_trailing_dot(name);
-  if (rest.size() < kZeroCidrSuffix.size() ||
-      !iequals(rest.substr(rest.size() - kZeroCidrSuffix.size()), kZeroCidrSuffix)) {
-    return zero;
-  }
+  if (!util::iends_with_ascii(rest, kZeroCidrSuffix)) return zero;
   rest.remove_suffix(kZeroCidrSuffix.size());
   const std::size_t dot = rest.rfind('.');
   const std::string_view label = rest.substr(dot == std::string_view::npos ? 0 : dot + 1);
-  if (iequals(label, kZeroCidrBoth)) {
+  if (util::iequals_ascii(label, kZeroCidrBoth)) {
     zero.ip4 = zero.ip6 = true;
-  } else if (iequals(label, kZeroCidr4)) {
+  } else if (util::iequals_ascii(label, kZeroCidr4)) {
     zero.ip4 = true;
-  } else if (iequals(label, kZeroCidr6)) {
+  } else if (util::iequals_ascii(label, kZeroCidr6)) {
     zero.ip6 = true;
   } else {
     return zero;

@@ -21,6 +21,7 @@ extern "C" {
 #include "authmilter/spf/dns_layer.h"
 #include "authmilter/spf/record_lint.h"
 #include "authmilter/spf/syntax.h"
+#include "authmilter/util/ascii.h"
 
 namespace authmilter::spf {
 namespace {
@@ -90,14 +91,6 @@ std::string ip_text(const ClientAddress& address) {
       address.family == AF_INET ? static_cast<const void*>(&address.v4) : &address.v6;
   if (inet_ntop(address.family, source, buffer, sizeof buffer) == nullptr) return "?";
   return buffer;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-  });
-  return out;
 }
 
 bool has_control(std::string_view text) {
@@ -292,7 +285,7 @@ CheckResult Checker::check(const Request& request, dns::Deadline deadline,
     // The mailbox %{s} stands for; for the HELO identity the result names the domain itself.
     const std::string mailbox = target->local + "@" + target->domain;
     out.checked = request.identity == Identity::kHelo ? target->domain : mailbox;
-    out.domain = lower(target->domain);
+    out.domain = util::lowercase_ascii(target->domain);
     const std::string ip = ip_text(*address);
 
     LookupContext ctx(resolver_, deadline, cancel, scope_of(request.identity),

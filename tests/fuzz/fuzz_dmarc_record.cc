@@ -5,8 +5,8 @@
 // Invariants: a record longer than kMaxRecordLength is void; a valid record's pct is 0..100;
 //   the canonical text handed to libopendmarc parses back to the same policy (p, sp, adkim,
 //   aspf, pct); a valid record is a DMARC record (is_dmarc_record). normalize_domain() gives
-//   at most kMaxDomainLength octets of lower-case ASCII without a trailing dot, labels of at
-//   most kMaxLabelLength, and is idempotent.
+//   at most util::kMaxDomainNameLength octets of lower-case ASCII without a trailing dot,
+//   labels of at most util::kMaxLabelLength, and is idempotent.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -42,14 +42,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   if (const std::optional<std::string> domain = dmarc::normalize_domain(input)) {
     FUZZ_CHECK(!domain->empty());
-    FUZZ_CHECK(domain->size() <= dmarc::kMaxDomainLength);
+    FUZZ_CHECK(domain->size() <= util::kMaxDomainNameLength);
     FUZZ_CHECK(domain->back() != '.');
     std::size_t label = 0;
     for (char c : *domain) {
       const auto u = static_cast<unsigned char>(c);
       FUZZ_CHECK(u > 0x20 && u < 0x7f && !(c >= 'A' && c <= 'Z'));
       label = c == '.' ? 0 : label + 1;
-      FUZZ_CHECK(label <= dmarc::kMaxLabelLength);
+      FUZZ_CHECK(label <= util::kMaxLabelLength);
     }
     FUZZ_CHECK(dmarc::normalize_domain(*domain) == domain);
   }

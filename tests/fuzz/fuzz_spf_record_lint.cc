@@ -78,7 +78,7 @@ void check_helpers(std::string_view input) {
   const std::string comment = spf::comment_text(input);
   FUZZ_CHECK(!fuzz::has_control(comment));
   if (const std::optional<std::string> name = spf::query_name(input)) {
-    FUZZ_CHECK(name->size() <= spf::kMaxDomainLength);
+    FUZZ_CHECK(name->size() <= util::kMaxDomainNameLength);
     std::size_t label = 0;
     for (char c : *name) {
       if (c == '.') {
@@ -86,7 +86,7 @@ void check_helpers(std::string_view input) {
         label = 0;
       } else {
         ++label;
-        FUZZ_CHECK(label <= spf::kMaxLabelLength);
+        FUZZ_CHECK(label <= util::kMaxLabelLength);
       }
     }
   }

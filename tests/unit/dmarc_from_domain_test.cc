@@ -164,16 +164,16 @@ TEST(NormalizeDomain, ULabelsBecomeALabels) {
 }
 
 TEST(NormalizeDomain, LengthLimits) {
-  // Total length: kMaxDomainLength octets, not one more.
+  // Total length: util::kMaxDomainNameLength octets, not one more.
   std::string d;
-  while (d.size() + 64 <= kMaxDomainLength) d += std::string(63, 'a') + ".";
-  d += std::string(kMaxDomainLength - d.size(), 'b');
-  ASSERT_EQ(d.size(), kMaxDomainLength);
+  while (d.size() + 64 <= util::kMaxDomainNameLength) d += std::string(63, 'a') + ".";
+  d += std::string(util::kMaxDomainNameLength - d.size(), 'b');
+  ASSERT_EQ(d.size(), util::kMaxDomainNameLength);
   EXPECT_EQ(normalize_domain(d), d);
   EXPECT_EQ(normalize_domain(d + "."), d);  // the root dot does not count
   EXPECT_FALSE(normalize_domain(d + "b").has_value());
-  // Label length: kMaxLabelLength octets.
-  const std::string label(kMaxLabelLength, 'x');
+  // Label length: util::kMaxLabelLength octets.
+  const std::string label(util::kMaxLabelLength, 'x');
   EXPECT_EQ(normalize_domain(label + ".example"), label + ".example");
   EXPECT_FALSE(normalize_domain(label + "x.example").has_value());
   // A U-label of 63 characters whose A-label form ("xn--" + 62 letters + "-" + code) is not.

@@ -1,4 +1,4 @@
-// Tests for the header.h helpers: unfold(), utf8_sequence_length(), is_token_char().
+// Tests for the header.h helpers: unfold(), is_token_char() (UTF-8: util_utf8_test.cc).
 #include <string>
 
 #include <gtest/gtest.h>
@@ -23,25 +23,6 @@ TEST(Unfold, Table) {
   for (const auto& c : cases) EXPECT_EQ(unfold(c.in), c.out) << c.in;
   const std::string big(1 << 20, '\n');
   EXPECT_EQ(unfold(big), "");
-}
-
-TEST(Utf8SequenceLength, Table) {
-  EXPECT_EQ(utf8_sequence_length("a", 0), 1u);
-  EXPECT_EQ(utf8_sequence_length("a", 1), 0u);  // out of range
-  EXPECT_EQ(utf8_sequence_length("\xc2\xa0", 0), 2u);
-  EXPECT_EQ(utf8_sequence_length("\xc2\xa0", 1), 0u);  // continuation byte
-  EXPECT_EQ(utf8_sequence_length("\xc1\xbf", 0), 0u);  // overlong
-  EXPECT_EQ(utf8_sequence_length("\xe0\x9f\xbf", 0), 0u);
-  EXPECT_EQ(utf8_sequence_length("\xe0\xa0\x80", 0), 3u);
-  EXPECT_EQ(utf8_sequence_length("\xed\x9f\xbf", 0), 3u);
-  EXPECT_EQ(utf8_sequence_length("\xed\xa0\x80", 0), 0u);
-  EXPECT_EQ(utf8_sequence_length("\xef\xbf\xbf", 0), 3u);
-  EXPECT_EQ(utf8_sequence_length("\xf0\x8f\xbf\xbf", 0), 0u);
-  EXPECT_EQ(utf8_sequence_length("\xf0\x90\x80\x80", 0), 4u);
-  EXPECT_EQ(utf8_sequence_length("\xf4\x8f\xbf\xbf", 0), 4u);
-  EXPECT_EQ(utf8_sequence_length("\xf4\x90\x80\x80", 0), 0u);
-  EXPECT_EQ(utf8_sequence_length("\xf0\x90\x80", 0), 0u);  // truncated
-  EXPECT_EQ(utf8_sequence_length("\xe2\x28\xa1", 0), 0u);  // bad continuation
 }
 
 TEST(TokenChar, Rfc2045) {

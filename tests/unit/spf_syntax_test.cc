@@ -36,17 +36,17 @@ TEST(CheckableDomain, RejectsWhatRfc7208CallsMalformed) {
 }
 
 TEST(CheckableDomain, LabelAndNameLengthLimits) {
-  EXPECT_TRUE(is_checkable_domain(std::string(kMaxLabelLength, 'a') + ".example.org"));
-  EXPECT_FALSE(is_checkable_domain(std::string(kMaxLabelLength + 1, 'a') + ".example.org"));
-  ASSERT_EQ(domain_of_length(kMaxDomainLength).size(), kMaxDomainLength);
-  EXPECT_TRUE(is_checkable_domain(domain_of_length(kMaxDomainLength)));
-  EXPECT_TRUE(is_checkable_domain(domain_of_length(kMaxDomainLength) + "."));
-  EXPECT_FALSE(is_checkable_domain(domain_of_length(kMaxDomainLength + 1)));
+  EXPECT_TRUE(is_checkable_domain(std::string(util::kMaxLabelLength, 'a') + ".example.org"));
+  EXPECT_FALSE(is_checkable_domain(std::string(util::kMaxLabelLength + 1, 'a') + ".example.org"));
+  ASSERT_EQ(domain_of_length(util::kMaxDomainNameLength).size(), util::kMaxDomainNameLength);
+  EXPECT_TRUE(is_checkable_domain(domain_of_length(util::kMaxDomainNameLength)));
+  EXPECT_TRUE(is_checkable_domain(domain_of_length(util::kMaxDomainNameLength) + "."));
+  EXPECT_FALSE(is_checkable_domain(domain_of_length(util::kMaxDomainNameLength + 1)));
 }
 
 TEST(QueryName, TruncatesFromTheLeftAt253Octets) {
   EXPECT_EQ(query_name("example.org."), "example.org");
-  const std::string at_limit = domain_of_length(kMaxDomainLength);
+  const std::string at_limit = domain_of_length(util::kMaxDomainNameLength);
   EXPECT_EQ(query_name(at_limit), at_limit);
   const std::string over = "x." + at_limit;  // 255 octets
   EXPECT_EQ(query_name(over), at_limit);
@@ -59,9 +59,9 @@ TEST(QueryName, NoQueryForImpossibleNames) {
   EXPECT_EQ(query_name("."), std::nullopt);
   EXPECT_EQ(query_name("a..b.org"), std::nullopt);
   EXPECT_EQ(query_name(".b.org"), std::nullopt);
-  EXPECT_EQ(query_name(std::string(kMaxLabelLength + 1, 'x') + ".org"), std::nullopt);
-  EXPECT_EQ(query_name(std::string(kMaxLabelLength, 'x') + ".org"),
-            std::string(kMaxLabelLength, 'x') + ".org");
+  EXPECT_EQ(query_name(std::string(util::kMaxLabelLength + 1, 'x') + ".org"), std::nullopt);
+  EXPECT_EQ(query_name(std::string(util::kMaxLabelLength, 'x') + ".org"),
+            std::string(util::kMaxLabelLength, 'x') + ".org");
   EXPECT_EQ(query_name(std::string(300, 'z')), std::nullopt);  // one label, cannot shrink
 }
 

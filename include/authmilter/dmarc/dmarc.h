@@ -29,7 +29,7 @@
 //                  random source; §6.6.4: a message sampled out of "reject" is quarantined,
 //                  one sampled out of "quarantine" gets none. pct=0: never, pct=100: always.
 // Limits: domains as domain.h, records as record.h; a _dmarc name longer than
-//   kMaxDomainLength cannot exist and is not asked for.
+//   util::kMaxDomainNameLength cannot exist and is not asked for.
 // Config keys (read by the milter, not here): PublicSuffixList, DMARCReject, DMARCQuarantine,
 //   DMARCMultipleFrom, IgnoreDMARCFor.
 // Thread-safety: an Evaluator is shared by all milter threads; start() and evaluate() are

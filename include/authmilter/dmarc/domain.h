@@ -8,8 +8,8 @@
 //   equality of normalized names or of their organizational domains.
 // Syntax: labels of letters, digits, '-' and '_' (underscores appear in real DNS names), none
 //   empty; a domain literal ("[192.0.2.1]") or anything else is refused (std::nullopt).
-// Limits: kMaxDomainLength octets (RFC 1035 §2.3.4: 255 on the wire = 253 in text) and
-//   kMaxLabelLength octets per label (RFC 1035 §2.3.4), checked on the A-label form.
+// Limits: util::kMaxDomainNameLength octets (RFC 1035 §2.3.4: 255 on the wire = 253 in text)
+//   and util::kMaxLabelLength octets per label, checked on the A-label form.
 // Security: the input is hostile (8-bit, NUL, huge); it is checked before libidn2 or libpsl
 //   ever see it, and refusing it is always safe (a From: domain that is refused gives
 //   dmarc=permerror, an SPF or DKIM domain that is refused never aligns).
@@ -20,10 +20,9 @@
 #include <string>
 #include <string_view>
 
-namespace authmilter::dmarc {
+#include "authmilter/util/domain_name.h"
 
-inline constexpr std::size_t kMaxDomainLength = 253;
-inline constexpr std::size_t kMaxLabelLength = 63;
+namespace authmilter::dmarc {
 
 std::optional<std::string> normalize_domain(std::string_view domain);
 

@@ -7,7 +7,7 @@
 //   RFC 2308 §5 TTL: min(SOA TTL, SOA MINIMUM) of the SOA in the authority section.
 //   ResponseBuilder / encode_response() go the other way, for tests and for libraries that
 //   want wire replies (libopendkim's query hooks); parse_query() reads a question (tests).
-// Limits: labels <= kMaxLabelLength, names <= kMaxNameWireLength octets on the wire,
+// Limits: labels <= util::kMaxLabelLength, names <= kMaxNameWireLength octets on the wire,
 //   compression pointers must point backwards and at most kMaxPointerHops per name, at most
 //   kMaxCnameChain CNAMEs followed, one TXT record's text <= kMaxTxtLength, record counts
 //   must fit the packet (each RR needs >= kMinRecordSize octets).
@@ -33,7 +33,6 @@ namespace authmilter::dns::wire {
 
 inline constexpr std::size_t kHeaderSize = 12;
 inline constexpr std::size_t kMaxMessageSize = 65535;   // TCP length prefix is 16 bits
-inline constexpr std::size_t kMaxLabelLength = 63;      // RFC 1035 §2.3.4
 inline constexpr std::size_t kMaxNameWireLength = 255;  // RFC 1035 §2.3.4, length octets too
 inline constexpr std::size_t kMaxPointerHops = 127;     // a 255-octet name has <= 127 labels
 inline constexpr std::size_t kMaxCnameChain = 8;        // as c-ares and most stub resolvers

@@ -6,15 +6,17 @@
 //   is dropped, so the result is one line and can never start a new header field.
 // is_token_char(): RFC 2045 §5.1 token characters (printable US-ASCII except SPACE and
 //   tspecials), the syntax of RFC 8601 "value" when not a quoted-string.
-// utf8_sequence_length(): length of the well-formed UTF-8 sequence (RFC 3629 §4: no overlongs,
-//   no surrogates, nothing above U+10FFFF) starting at a position, 0 when there is none. Used
-//   to keep RFC 6532 8-bit text and replace everything else.
+// utf8_sequence_length(), utf8_text_length(), iequals_ascii(): util/utf8.h and util/ascii.h,
+//   re-exported here for the mail code and its callers.
 // Limits: none; all functions are linear in the input and never recurse.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
+
+#include "authmilter/util/ascii.h"
+#include "authmilter/util/utf8.h"
 
 namespace authmilter::mail {
 
@@ -35,15 +37,10 @@ constexpr bool is_token_char(char c) {
   return kTspecials.find(c) == std::string_view::npos;
 }
 
-// 0 when text[pos] does not start a well-formed UTF-8 sequence (or pos is out of range);
-// 1 for ASCII, 2..4 for a valid multi-byte sequence.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t pos);
-
-// Length of the well-formed non-ASCII UTF-8 sequence at pos that is not a C1 control
-// (U+0080..U+009F, encoded C2 80..C2 9F): text, not a hidden control; 0 otherwise.
-std::size_t utf8_text_length(std::string_view text, std::size_t pos);
-
-// ASCII case-insensitive equality (header field names, authserv-ids, domain names).
-bool iequals_ascii(std::string_view a, std::string_view b);
+// The UTF-8 and ASCII case helpers live in util/ (one copy each); mail's callers use them
+// under these names.
+using util::iequals_ascii;
+using util::utf8_sequence_length;
+using util::utf8_text_length;
 
 }  // namespace authmilter::mail

@@ -6,7 +6,8 @@
 //   gives "none" without any DNS lookup; §2.3: a HELO that is not a FQDN (single label, address
 //   literal) gives "none"; §4.8: an expanded name over 253 octets loses leading labels.
 // RFC 7208 §9.1 / RFC 5322 §3.2: Received-SPF key=value pairs are dot-atoms or quoted-strings.
-// Limits: kMaxDomainLength (253), kMaxLabelLength (63), kMaxHeaderValueLength (per value).
+// Limits: util::kMaxDomainNameLength (253), util::kMaxLabelLength (63),
+//   kMaxHeaderValueLength (per value).
 // Security: every input here is attacker-controlled (MAIL FROM, HELO, DNS text). Nothing
 //   returned by these helpers contains NUL, CR, LF or other control characters.
 #pragma once
@@ -16,11 +17,10 @@
 #include <string>
 #include <string_view>
 
+#include "authmilter/util/domain_name.h"
+
 namespace authmilter::spf {
 
-// RFC 1035 §2.3.4: 255 octets on the wire is 253 in text without the trailing dot.
-inline constexpr std::size_t kMaxDomainLength = 253;
-inline constexpr std::size_t kMaxLabelLength = 63;
 // Each Received-SPF value (envelope-from, helo, ...) is cut to this many octets, so a hostile
 // HELO cannot make the header arbitrarily long.
 inline constexpr std::size_t kMaxHeaderValueLength = 320;
