@@ -362,8 +362,9 @@ std::string check_libspf2_capacity(std::string_view record) {
     if (body[special] == '/') {
       size = 4;  // "a/24": the CIDR block only
     } else if (body[special] == ':') {
-      if (iequals(name, "ip4") || iequals(name, "ip6")) continue;  // addresses, no macros
-      if (iequals(name, "a") || iequals(name, "mx")) {
+      if (util::iequals_ascii(name, "ip4") || util::iequals_ascii(name, "ip6"))
+        continue;  // addresses, no macros
+      if (util::iequals_ascii(name, "a") || util::iequals_ascii(name, "mx")) {
         std::string_view ip4;
         std::string_view ip6;
         std::string_view spec = argument;
