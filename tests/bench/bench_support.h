@@ -1,6 +1,5 @@
-// Benchmark support: fixed test keys, a small DKIM signer on OpenSSL, typical messages, the
-// in-memory zone every benchmark resolves against, and a loopback DNS responder for
-// CaresResolver.
+// Benchmark support: fixed test keys, a small DKIM signer on OpenSSL, typical messages and
+// the in-memory zone every benchmark resolves against.
 //
 // What: everything the benchmarks need to run the daemon's engines on repeatable input. The
 //   keys are fixed (generated once for this file, never used anywhere else), so RSA PKCS#1
@@ -8,10 +7,7 @@
 //   on every run. The signer follows RFC 6376 §3.4.2/§3.4.4 (relaxed/relaxed), §3.5 and §3.7,
 //   and RFC 8463 §3 for ed25519-sha256, as tests/unit/dkim_test_support.h does; it is kept
 //   apart from the unit tests on purpose (benchmarks never include test files).
-// LoopbackDnsServer: one UDP socket on 127.0.0.1 (ephemeral port) answering every query from a
-//   ZoneResolver through dns::wire::encode_response(), on its own thread. Queries that do not
-//   parse are dropped. It exists so CaresResolver can be measured without a network; replies
-//   carry no EDNS OPT record, which c-ares accepts.
+// LoopbackDnsServer (serving that zone to CaresResolver and the daemon) is in tests/support.
 // Limits: messages are built in memory; body sizes are what the caller asks for.
 // Security: test keys only; nothing here is linked into the daemon.
 #pragma once
@@ -28,6 +24,7 @@
 #include <vector>
 
 #include "authmilter/dns/zone_resolver.h"
+#include "loopback_dns_server.h"
 
 namespace authmilter::bench {
 
@@ -80,26 +77,7 @@ void load_bench_zone(dns::ZoneResolver& zone);
 // Debian one.
 std::string public_suffix_list_path();
 
-class LoopbackDnsServer {
- public:
-  // Binds 127.0.0.1:0 and starts answering from `zone` (which must outlive the server).
-  explicit LoopbackDnsServer(const dns::ZoneResolver& zone);
-  ~LoopbackDnsServer();
-  LoopbackDnsServer(const LoopbackDnsServer&) = delete;
-  LoopbackDnsServer& operator=(const LoopbackDnsServer&) = delete;
-
-  std::string spec() const;  // "127.0.0.1:PORT" for CaresOptions::servers / DNSServers
-  std::uint64_t queries() const;
-
- private:
-  void run();
-
-  const dns::ZoneResolver& zone_;
-  int socket_ = -1;
-  int stop_pipe_[2] = {-1, -1};
-  std::uint16_t port_ = 0;
-  std::atomic<std::uint64_t> queries_{0};
-  std::thread thread_;
-};
+// The loopback DNS responder now lives in tests/support.
+using test_support::LoopbackDnsServer;
 
 }  // namespace authmilter::bench
