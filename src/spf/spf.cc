@@ -1,15 +1,5 @@
 #include "authmilter/spf/spf.h"
 
-// clang-format off
-#include <arpa/inet.h>
-#include <netdb.h>
-// libspf2 1.2.10 headers have no extern "C" guards of their own.
-extern "C" {
-#include <spf2/spf.h>
-#include <spf2/spf_record.h>
-}
-// clang-format on
-
 #include <algorithm>
 #include <cstring>
 #include <exception>
@@ -18,30 +8,15 @@ extern "C" {
 #include <optional>
 #include <utility>
 
-#include "authmilter/spf/dns_layer.h"
 #include "authmilter/spf/record_lint.h"
 #include "authmilter/spf/syntax.h"
 #include "authmilter/util/ascii.h"
+#include "dns_layer.h"
+#include "libspf2.h"
+#include "record_split.h"
 
 namespace authmilter::spf {
 namespace {
-
-struct ServerFree {
-  void operator()(SPF_server_t* server) const { SPF_server_free(server); }
-};
-struct RequestFree {
-  void operator()(SPF_request_t* request) const { SPF_request_free(request); }
-};
-struct ResponseFree {
-  void operator()(SPF_response_t* response) const { SPF_response_free(response); }
-};
-struct RecordFree {
-  void operator()(SPF_record_t* record) const { SPF_record_free(record); }
-};
-using ServerPtr = std::unique_ptr<SPF_server_t, ServerFree>;
-using RequestPtr = std::unique_ptr<SPF_request_t, RequestFree>;
-using ResponsePtr = std::unique_ptr<SPF_response_t, ResponseFree>;
-using RecordPtr = std::unique_ptr<SPF_record_t, RecordFree>;
 
 // libspf2 prints warnings and debug output to stdout/stderr by default; a daemon reports
 // through CheckResult instead. (Errors stay: libspf2 aborts after them whatever we do.)

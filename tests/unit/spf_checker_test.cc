@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "authmilter/dns/zone_resolver.h"
-#include "authmilter/spf/dns_layer.h"
 #include "authmilter/spf/spf.h"
 
 namespace authmilter::spf {

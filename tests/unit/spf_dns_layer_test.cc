@@ -1,6 +1,5 @@
 // The libspf2 DNS layer on its own: Answer -> SPF_dns_rr_t conversion, herrno mapping, lookup
 // classification and the RFC 7208 §4.6.4 limits, record selection and explanation texts.
-#include "authmilter/spf/dns_layer.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -21,6 +20,10 @@ extern "C" {
 }
 
 #include "authmilter/dns/resolver.h"
+#include "authmilter/spf/spf.h"
+#include "dns_layer.h"  // src/spf/: the module's private headers
+#include "explanation.h"
+#include "record_selection.h"
 
 namespace authmilter::spf {
 namespace {

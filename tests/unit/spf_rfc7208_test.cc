@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "authmilter/dns/zone_resolver.h"
-#include "authmilter/spf/dns_layer.h"
 #include "authmilter/spf/record_lint.h"
 #include "authmilter/spf/spf.h"
+#include "record_split.h"  // src/spf/: kContinuationSuffix
 
 namespace authmilter::spf {
 namespace {

@@ -22,8 +22,8 @@
 
 #include "authmilter/dns/zone_resolver.h"
 #include "authmilter/mail/pra.h"
-#include "authmilter/spf/dns_layer.h"
 #include "authmilter/spf/spf.h"
+#include "record_selection.h"  // src/spf/
 
 namespace authmilter::spf {
 namespace {

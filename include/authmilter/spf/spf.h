@@ -6,11 +6,12 @@
 //   is bounded by the message deadline.
 // Results: the seven RFC 7208 §2.6 results, each with exactly its RFC 8601 token.
 // Limits: RFC 7208 §4.6.4 (10 DNS-querying mechanisms, 2 void lookups, 10 MX/PTR names),
-//   enforced per check by the DNS layer (dns_layer.h); input limits kMaxSenderLength,
+//   kMaxDnsTerms etc. below, enforced per check by the DNS layer (src/spf/dns_layer.h);
+//   input limits kMaxSenderLength,
 //   kMaxHeloLength, kMaxExplanationLength below. Records pass record_lint.h first.
 // Deviations from libspf2 defaults: no free pass for loopback clients, TXT records only (never
 //   the SPF RR type), no built-in explanation text.
-// libspf2 1.2.10 bugs worked around (record_lint.h, dns_layer.h): records rewritten before
+// libspf2 1.2.10 bugs worked around (record_lint.h, src/spf/): records rewritten before
 //   compiling (/0 CIDR lengths, unknown modifiers, redirect placement, macro truncation and the
 //   ',' '/' delimiters), long records split into parts, RFC 7208 §4.6.4 limits counted for the
 //   whole check, PTR names with DNS errors skipped. The OpenSPF RFC 7208 suite passes in full
@@ -37,6 +38,12 @@ inline constexpr std::size_t kMaxSenderLength = 512;
 inline constexpr std::size_t kMaxHeloLength = 255;
 // exp= explanations (RFC 7208 §6.2) are cut to this many octets.
 inline constexpr std::size_t kMaxExplanationLength = 512;
+
+// RFC 7208 §4.6.4 limits, counted for the whole check (libspf2 counts per include level).
+inline constexpr int kMaxDnsTerms = 10;          // ¶1: a, mx, ptr, exists, include, redirect
+inline constexpr int kMaxVoidLookups = 2;        // ¶7: NXDOMAIN / no records; more: permerror
+inline constexpr std::size_t kMaxMxNames = 10;   // ¶2: more is permerror
+inline constexpr std::size_t kMaxPtrNames = 10;  // ¶3: the rest is ignored
 
 enum class Result { kNone, kNeutral, kPass, kFail, kSoftFail, kTempError, kPermError };
 
