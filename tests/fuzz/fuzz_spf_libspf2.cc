@@ -1,5 +1,5 @@
 // Fuzz target: SPF records and macro-strings through our layer into libspf2 (spf/spf.h over
-// spf/dns_layer.h and spf/record_lint.h): libspf2 compiles the records and exp= texts our
+// src/spf/dns_layer.h and spf/record_lint.h): libspf2 compiles the records and exp= texts our
 // layer passes on and expands their macros, as in the daemon, over in-memory DNS.
 //
 // Input: fields split at 0x1e, all optional:
