@@ -317,11 +317,7 @@ void load_bench_zone(dns::ZoneResolver& zone) {
 }
 
 std::string public_suffix_list_path() {
-  const std::string pinned = std::string(AUTHMILTER_SHARED_DIR) +
-                             "/conformance/dmarc-mail-dmarc/public_suffix_list.v1.20250805";
-  std::error_code ec;
-  if (std::filesystem::exists(pinned, ec)) return pinned;
-  return "/usr/share/publicsuffix/public_suffix_list.dat";
+  return std::string(AUTHMILTER_TEST_DATA_DIR) + "/dmarc-mail-dmarc/public_suffix_list.v1.20250805";
 }
 
 }  // namespace authmilter::bench

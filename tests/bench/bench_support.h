@@ -73,8 +73,8 @@ inline constexpr std::string_view kHelo = "mail.example.org";
 // two DKIM keys.
 void load_bench_zone(dns::ZoneResolver& zone);
 
-// The public suffix list: the pinned copy in ../shared/conformance when present, else the
-// Debian one.
+// The public suffix list: the pinned snapshot in tests/data/dmarc-mail-dmarc (2025-08-01), so
+// organizational-domain lookups cost the same on every machine.
 std::string public_suffix_list_path();
 
 // The loopback DNS responder now lives in tests/support.

@@ -254,7 +254,7 @@ const std::map<std::string, Override>& overrides() {
 }
 
 std::string suite_path(const std::string& file) {
-  return std::string(AUTHMILTER_SHARED_DIR) + "/conformance/spf-openspf/" + file;
+  return std::string(AUTHMILTER_TEST_DATA_DIR) + "/spf-openspf/" + file;
 }
 
 // The cases of one scenario (a YAML document), all sharing one zone.

@@ -1,6 +1,6 @@
 // authmilter conformance — the OpenSPF test suites (RFC 7208 / RFC 4408) as test cases.
 //
-// What: load_spf_suite() reads one suite file of ../shared/conformance/spf-openspf/ as it is
+// What: load_spf_suite() reads one suite file of tests/data/spf-openspf/ as it is
 //   (YAML, one scenario per document: `zonedata` and `tests`, see that folder's README.md)
 //   and turns each scenario's zone data into a dns::ZoneResolver, the same Resolver seam the
 //   daemon's SPF engine runs on. run_spf_case() runs our spf::Checker on one case and compares
@@ -50,7 +50,7 @@ struct SpfSuite {
   std::vector<SpfCase> cases;
 };
 
-// Reads `<AUTHMILTER_SHARED_DIR>/conformance/spf-openspf/<file>` with yaml-cpp; never throws
+// Reads `<AUTHMILTER_TEST_DATA_DIR>/spf-openspf/<file>` with yaml-cpp; never throws
 // (problems go to SpfSuite::error or SpfCase::zone_error).
 SpfSuite load_spf_suite(const std::string& name, const std::string& file);
 

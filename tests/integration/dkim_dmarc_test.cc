@@ -13,7 +13,7 @@ namespace authmilter::integration {
 namespace {
 
 std::string rfc8463_message() {
-  std::ifstream in(AUTHMILTER_SHARED_DIR "/conformance/dkim-rfc-examples/rfc8463-A3-signed.eml",
+  std::ifstream in(AUTHMILTER_TEST_DATA_DIR "/dkim-rfc-examples/rfc8463-A3-signed.eml",
                    std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
@@ -42,7 +42,7 @@ class DkimDmarcStrictTest : public DaemonTest {
 
 TEST_F(DkimDmarcStrictTest, ForwardedSignedMessageIsAcceptedWithDkimAndDmarcPass) {
   const std::string message = rfc8463_message();
-  ASSERT_FALSE(message.empty()) << "missing RFC 8463 vector in ../shared/conformance";
+  ASSERT_FALSE(message.empty()) << "missing RFC 8463 vector in tests/data/dkim-rfc-examples";
   SmtpOutcome out = send(football("joe@football.example.com", message));
   ASSERT_TRUE(out.accepted()) << "DMARC pass must override SPFFail reject: " << out.describe();
   auto msg = harness().sink().wait_for(out.queue_id, kWait);

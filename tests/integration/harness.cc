@@ -75,7 +75,7 @@ void reap_orphans(std::chrono::milliseconds within) {
 }  // namespace
 
 // RFC 8463 Appendix A.3's signer, with its published keys (RFC 8463 A.2, RFC 6376 A.2
-// style): the signed message in ../shared/conformance/dkim-rfc-examples/ verifies against
+// style): the signed message in tests/data/dkim-rfc-examples/ verifies against
 // them. DMARC p=reject; SPF does not list the test client, so a copy of the message from
 // kClientIp is "forwarded": SPF fails at our MX, the aligned DKIM signatures still pass.
 constexpr const char* kFootballZone = R"zone($ORIGIN football.example.com.

@@ -1,4 +1,4 @@
-// Mail::DKIM's verifier corpus (../shared/conformance/dkim-mail-dkim) through our verifier:
+// Mail::DKIM's verifier corpus (tests/data/dkim-mail-dkim) through our verifier:
 // each v=1 message against Mail::DKIM's expectation (EXPECTED.tsv), the pre-RFC and
 // DomainKeys messages for "reported, never passed".
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kDir = std::string(AUTHMILTER_SHARED_DIR) + "/conformance/dkim-mail-dkim/";
+const std::string kDir = std::string(AUTHMILTER_TEST_DATA_DIR) + "/dkim-mail-dkim/";
 
 std::vector<std::string> split(const std::string& line, char separator) {
   std::vector<std::string> out;

@@ -1,4 +1,4 @@
-// RFC 6376 Appendix A.2 and RFC 8463 Appendix A.3 examples from ../shared/conformance.
+// RFC 6376 Appendix A.2 and RFC 8463 Appendix A.3 examples in tests/data/dkim-rfc-examples.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,7 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kDir = std::string(AUTHMILTER_SHARED_DIR) + "/conformance/dkim-rfc-examples/";
+const std::string kDir = std::string(AUTHMILTER_TEST_DATA_DIR) + "/dkim-rfc-examples/";
 
 // keys.tsv: "owner<TAB>TXT rdata" lines, '#' comments.
 void load_keys(dns::ZoneResolver& zone) {

@@ -352,7 +352,7 @@ const Keys& keys() {
 
 namespace {
 
-const std::string kRfcDir = std::string(AUTHMILTER_SHARED_DIR) + "/conformance/dkim-rfc-examples/";
+const std::string kRfcDir = std::string(AUTHMILTER_TEST_DATA_DIR) + "/dkim-rfc-examples/";
 
 // The field of `message` whose text starts with `prefix`.
 std::string field_starting(const Message& message, std::string_view prefix) {

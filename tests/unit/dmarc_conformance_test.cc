@@ -1,4 +1,4 @@
-// The DMARC conformance tables in shared/conformance (read-only), run against our engine:
+// The DMARC conformance tables in tests/data (see its README.md), run against our engine:
 //   dmarc-opendmarc/   dmarc_parse_cases.tsv, policy_fetch_cases.tsv, alignment_cases.tsv,
 //                      tld_cases.tsv, finddomain_cases.tsv
 //   dmarc-mail-dmarc/  policy_record_cases.tsv, from_header_cases.tsv, org_domain_cases.tsv,
@@ -26,7 +26,7 @@
 namespace authmilter::dmarc {
 namespace {
 
-const std::string kConformance = std::string(AUTHMILTER_SHARED_DIR) + "/conformance/";
+const std::string kConformance = std::string(AUTHMILTER_TEST_DATA_DIR) + "/";
 const std::string kPinnedPsl = kConformance + "dmarc-mail-dmarc/public_suffix_list.v1.20250805";
 
 using Row = std::vector<std::string>;

@@ -18,8 +18,8 @@ namespace {
 
 using dns::RrType;
 
-const std::string kPinnedPsl = std::string(AUTHMILTER_SHARED_DIR) +
-                               "/conformance/dmarc-mail-dmarc/public_suffix_list.v1.20250805";
+const std::string kPinnedPsl =
+    std::string(AUTHMILTER_TEST_DATA_DIR) + "/dmarc-mail-dmarc/public_suffix_list.v1.20250805";
 
 const OrgDomainFinder& pinned_psl() {
   static const std::unique_ptr<OrgDomainFinder> finder = [] {

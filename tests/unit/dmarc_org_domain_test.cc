@@ -13,8 +13,8 @@
 namespace authmilter::dmarc {
 namespace {
 
-const std::string kPinnedPsl = std::string(AUTHMILTER_SHARED_DIR) +
-                               "/conformance/dmarc-mail-dmarc/public_suffix_list.v1.20250805";
+const std::string kPinnedPsl =
+    std::string(AUTHMILTER_TEST_DATA_DIR) + "/dmarc-mail-dmarc/public_suffix_list.v1.20250805";
 
 // A PSL file written for one test, removed afterwards.
 class TempFile {

@@ -1,5 +1,5 @@
 // Tests for parse_authentication_results() (RFC 8601 §2.2): RFC 8601 Appendix B examples,
-// the authres conformance data (/work/shared/conformance/authres/ar_parse_cases.json, python
+// the authres conformance data (tests/data/authres/ar_parse_cases.json, python
 // authres 1.2.0 and Mail::AuthenticationResults outputs; see its README.md), round trips
 // through format_authentication_results(), limits and hostile input.
 #include <cstdint>
@@ -784,8 +784,7 @@ std::vector<std::string> authres_results(const JsonValue& a) {
 }
 
 TEST(ParseAuthResultsConformance, AgreesWithReferences) {
-  const std::string path =
-      std::string(AUTHMILTER_SHARED_DIR) + "/conformance/authres/ar_parse_cases.json";
+  const std::string path = std::string(AUTHMILTER_TEST_DATA_DIR) + "/authres/ar_parse_cases.json";
   std::ifstream in(path, std::ios::binary);
   ASSERT_TRUE(in) << "cannot open " << path;
   std::stringstream buffer;

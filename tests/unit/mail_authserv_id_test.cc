@@ -1,5 +1,5 @@
 // Tests for authserv_id_of() / same_authserv_id(), plus the authres conformance data
-// (/work/shared/conformance/authres/ar_parse_cases.json, see its README.md): authserv-ids
+// (tests/data/authres/ar_parse_cases.json, see tests/data/README.md): authserv-ids
 // parsed by python authres 1.2.0 and Mail::AuthenticationResults, and authres' canonical
 // str() rendering used as a cross-check of the writer's quoting.
 #include <cctype>
@@ -298,11 +298,10 @@ class JsonReader {
 
 const std::vector<Json>& conformance_cases() {
   static const std::unique_ptr<Json> doc = [] {
-    std::ifstream in(
-        std::string(AUTHMILTER_SHARED_DIR) + "/conformance/authres/ar_parse_cases.json",
-        std::ios::binary);
+    std::ifstream in(std::string(AUTHMILTER_TEST_DATA_DIR) + "/authres/ar_parse_cases.json",
+                     std::ios::binary);
     if (!in)
-      throw std::runtime_error("cannot open ar_parse_cases.json under " AUTHMILTER_SHARED_DIR);
+      throw std::runtime_error("cannot open ar_parse_cases.json under " AUTHMILTER_TEST_DATA_DIR);
     std::stringstream buf;
     buf << in.rdbuf();
     return std::make_unique<Json>(JsonReader(buf.str()).document());

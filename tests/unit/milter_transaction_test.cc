@@ -436,8 +436,8 @@ class TransactionDkimDmarcTest : public ::testing::Test {
       : cfg_(config::Config::defaults()),
         checker_(zone_, {"mx.test.example"}),
         dkim_(zone_, dkim::VerifierOptions{}),
-        org_(dmarc::OrgDomainFinder::load(
-            AUTHMILTER_SHARED_DIR "/conformance/dmarc-mail-dmarc/public_suffix_list.v1.20250805")),
+        org_(dmarc::OrgDomainFinder::load(AUTHMILTER_TEST_DATA_DIR
+                                          "/dmarc-mail-dmarc/public_suffix_list.v1.20250805")),
         dmarc_(zone_, *org_) {
     cfg_.authserv_id = "mx.test.example";
     zone_.load(R"(
@@ -448,7 +448,7 @@ test._domainkey.football.example.com TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEB
 )");
     session_.client_ip = "192.0.2.10";
     session_.helo = "forwarder.example";
-    std::ifstream in(AUTHMILTER_SHARED_DIR "/conformance/dkim-rfc-examples/rfc8463-A3-signed.eml",
+    std::ifstream in(AUTHMILTER_TEST_DATA_DIR "/dkim-rfc-examples/rfc8463-A3-signed.eml",
                      std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();

@@ -1,6 +1,6 @@
 // Checker over ZoneResolver: results, mechanisms, macros, identities, limits, deadlines and
 // hostile input. Zones are copied by hand from the RFC 7208 test suite where noted
-// (shared/conformance/spf-openspf/rfc7208-tests.yml; its SPF entries are published as TXT).
+// (tests/data/spf-openspf/rfc7208-tests.yml; its SPF entries are published as TXT).
 #include <gtest/gtest.h>
 
 #include <atomic>

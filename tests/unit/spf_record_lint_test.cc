@@ -1,5 +1,5 @@
 // prepare_record(): RFC 7208 syntax rules libspf2 misses, and the rewrites it needs.
-// Records from shared/conformance/spf-openspf/rfc7208-tests.yml where named.
+// Records from tests/data/spf-openspf/rfc7208-tests.yml where named.
 #include "authmilter/spf/record_lint.h"
 
 #include <gtest/gtest.h>

@@ -7,8 +7,8 @@
 //   §4.4: records not of version spf2.0 or v=spf1 are discarded; if spf2.0 records remain,
 //         v=spf1 records are discarded; records without the checked scope are discarded; none
 //         left: "none"; more than one: permerror.
-// Zones copied by hand from shared/conformance/senderid (rfc4406-tests.yml and
-// Mail-SPF-Iterator-misc.yml). Both files check the *mfrom* scope with Sender ID rules; our
+// Zones copied by hand from Mail::SPF's t/rfc4406-tests.yml (CPAN Mail-SPF v2.9.0) and
+// Mail::SPF::Iterator's t/misc.yml. Both files check the *mfrom* scope with Sender ID rules; our
 // MAIL FROM check is RFC 7208, which ignores spf2.0 records (§4.5), so their zones are
 // evaluated here for the pra scope (RFC 4406 rules) and for MAIL FROM (RFC 7208 rules), and
 // each expectation below says which rule gives it.

@@ -14,7 +14,7 @@
 //   property are Keywords (letters, digits, '-', and '_' as seen in the wild), returned
 //   lower-cased (ABNF strings are case-insensitive); "none" and "reason" in any case.
 // Tolerant where real headers need it (checked against python authres and
-//   Mail::AuthenticationResults on /work/shared/conformance/authres, see the unit test):
+//   Mail::AuthenticationResults on tests/data/authres, see the unit test):
 //   - unknown methods, results and ptypes are kept (the caller decides what it trusts);
 //   - a "key=value" without a ptype (x-bits=1024, action=none, a second reason=) is skipped,
 //     as python authres does; its value is read like any pvalue;
