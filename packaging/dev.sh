@@ -4,15 +4,68 @@
 #                                foreground with conf/authmilter.conf
 #   bash packaging/dev.sh test   install what is missing (with test tools), build, and run
 #                                every test: once on the release build, once under
-#                                AddressSanitizer + UndefinedBehaviorSanitizer
+#                                AddressSanitizer + UndefinedBehaviorSanitizer; from a copy
+#                                of the checkout alone in a temporary directory (below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
+launcher=()  # unchanged files compile from the cache when ccache is there
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+
+# --- The repository tests itself (issue 10 §1) -------------------------------------------
+# `test` runs from a copy of the checkout (tracked and untracked-but-not-ignored files, so
+# uncommitted work is tested too) alone in ${AUTHMILTER_CI_DIR:-${TMPDIR:-/tmp}/authmilter-ci}:
+# a test that reads a file beside or above the checkout finds nothing there and fails. The
+# copy's build*/ directories survive between runs, so a rerun only rebuilds what changed.
+ci_dir=${AUTHMILTER_CI_DIR:-${TMPDIR:-/tmp}/authmilter-ci}
+
+# Fails when a file of the repository names a path outside it (the old shared data dir beside
+# the checkout), untracked files included.
+check_self_contained() {
+  local word=shared
+  local pattern="\\.\\./${word}|/${word}/|${word^^}_DIR"
+  local found
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    found=$(git grep --untracked -nIE "$pattern" || true)
+  else
+    found=$(grep -rnIE --exclude-dir=.git --exclude-dir='build*' "$pattern" . || true)
+  fi
+  if [ -n "$found" ]; then
+    printf '%s\n' "$found" >&2
+    echo "dev.sh: the repository refers to paths outside it (above); copy the data into tests/data" >&2
+    exit 1
+  fi
+}
+
+# Copies the checkout to $ci_dir/authmilter (keeping its build*/ dirs) and cd's there.
+enter_clean_copy() {
+  local copy=$ci_dir/authmilter
+  mkdir -p "$copy"
+  exec 9>"$ci_dir/.lock"
+  flock 9  # one test run at a time in this directory
+  # Only the copy may live in $ci_dir; the copy keeps nothing but its build dirs.
+  find "$ci_dir" -mindepth 1 -maxdepth 1 ! -name authmilter ! -name .lock -exec rm -rf {} +
+  find "$copy" -mindepth 1 -maxdepth 1 ! -name 'build*' -exec rm -rf {} +
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files -z -co --exclude-standard |
+      while IFS= read -r -d '' f; do
+        if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi  # skip deleted files
+      done |
+      tar --null -T - -cf - | tar -xf - -C "$copy"  # tar keeps mtimes: no needless rebuilds
+  else
+    tar --exclude='./build*' -cf - . | tar -xf - -C "$copy"
+  fi
+  echo "dev.sh: testing the copy in $copy"
+  cd "$copy"
+}
+# ------------------------------------------------------------------------------------------
 
 build() {  # build DIR [cmake args...]
   local dir=$1
   shift
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
 }
 
@@ -24,6 +77,8 @@ case "${1:-}" in
     ;;
   test)
     bash packaging/install-deps.sh --test
+    check_self_contained
+    enter_clean_copy
     build build
     ctest --test-dir build --output-on-failure --timeout 600
     build build-asan -DAUTHMILTER_SANITIZE=ON
