@@ -1,11 +1,7 @@
 #include "bench_support.h"
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
-#include <algorithm>
-#include <filesystem>
-#include <stdexcept>
+#include <iterator>
+#include <string>
 
 namespace authmilter::bench {
 namespace {
@@ -89,156 +85,10 @@ std::string generated_zone() {
   return zone;
 }
 
-bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-std::string field_name(std::string_view field) {
-  std::string_view name = field.substr(0, field.find(':'));
-  while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
-  return std::string(name);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
-
-Key key_from_pem(std::string_view pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  Key key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) throw std::runtime_error("bad benchmark PEM key");
-  return key;
-}
-
-std::string base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                     reinterpret_cast<const unsigned char*>(data.data()),
-                                     static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(length));
-  return out;
-}
-
-std::string sha256(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), out, &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("EVP_Digest failed");
-  }
-  return std::string(reinterpret_cast<char*>(out), length);
-}
-
-std::string sign_data(std::string_view data, std::string_view algorithm, EVP_PKEY* key) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  std::string input(data);
-  const EVP_MD* md = EVP_sha256();
-  if (algorithm == "ed25519-sha256") {
-    input = sha256(data);  // RFC 8463 §3: PureEdDSA over the SHA-256 hash
-    md = nullptr;
-  }
-  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1) {
-    throw std::runtime_error("EVP_DigestSignInit failed");
-  }
-  std::size_t length = 0;
-  const auto* in = reinterpret_cast<const unsigned char*>(input.data());
-  if (EVP_DigestSign(ctx.get(), nullptr, &length, in, input.size()) != 1) {
-    throw std::runtime_error("EVP_DigestSign (size) failed");
-  }
-  std::string signature(length, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, in,
-                     input.size()) != 1) {
-    throw std::runtime_error("EVP_DigestSign failed");
-  }
-  signature.resize(length);
-  return signature;
-}
-
-// RFC 6376 §3.4.2 relaxed header canonicalization, with the final CRLF.
-std::string canon_header(std::string_view field) {
-  std::string name = field_name(field);
-  std::transform(name.begin(), name.end(), name.begin(), lower);
-  std::string value;
-  bool space = false;
-  for (char c : field.substr(field.find(':') + 1)) {
-    if (c == '\r' || c == '\n') continue;  // unfold
-    if (is_wsp(c)) {
-      space = true;
-      continue;
-    }
-    if (space && !value.empty()) value.push_back(' ');
-    space = false;
-    value.push_back(c);
-  }
-  return name + ":" + value + "\r\n";
-}
-
-// RFC 6376 §3.4.4 relaxed body canonicalization.
-std::string canon_body(std::string_view body) {
-  std::string out;
-  std::size_t pending_empty = 0;
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    std::size_t end = body.find("\r\n", pos);
-    if (end == std::string_view::npos) end = body.size();
-    std::string line;
-    bool space = false;
-    for (char c : body.substr(pos, end - pos)) {
-      if (is_wsp(c)) {
-        space = true;
-        continue;
-      }
-      if (space) line.push_back(' ');
-      space = false;
-      line.push_back(c);
-    }
-    pos = end + 2;
-    if (line.empty()) {
-      ++pending_empty;  // kept only when a non-empty line follows
-      continue;
-    }
-    for (; pending_empty > 0; --pending_empty) out += "\r\n";
-    out += line + "\r\n";
-  }
-  return out;
-}
-
 }  // namespace
 
-Key rsa2048_key() { return key_from_pem(kRsa2048Pem); }
-Key ed25519_key() { return key_from_pem(kEd25519Pem); }
-
-std::string key_record(EVP_PKEY* key) {
-  if (EVP_PKEY_get_id(key) == EVP_PKEY_ED25519) {
-    unsigned char raw[32];
-    std::size_t length = sizeof raw;
-    if (EVP_PKEY_get_raw_public_key(key, raw, &length) != 1) {
-      throw std::runtime_error("no raw Ed25519 public key");
-    }
-    return "v=DKIM1; k=ed25519; p=" +
-           base64(std::string_view(reinterpret_cast<char*>(raw), length));
-  }
-  unsigned char* der = nullptr;
-  const int length = i2d_PUBKEY(key, &der);
-  if (length <= 0) throw std::runtime_error("i2d_PUBKEY failed");
-  std::string p =
-      base64(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(length)));
-  OPENSSL_free(der);
-  return "v=DKIM1; k=rsa; p=" + p;
-}
-
-std::vector<std::string> as_strings(const std::string& record) {
-  std::vector<std::string> out;
-  for (std::size_t pos = 0; pos < record.size(); pos += 255) out.push_back(record.substr(pos, 255));
-  return out;
-}
-
-std::string Message::text() const {
-  std::string out;
-  for (const auto& field : fields) out += field + "\r\n";
-  return out + "\r\n" + body;
-}
+Key rsa2048_key() { return dkim::testing::private_key_from_pem(kRsa2048Pem); }
+Key ed25519_key() { return dkim::testing::private_key_from_pem(kEd25519Pem); }
 
 Message typical_message(std::size_t body_bytes) {
   Message message;
@@ -278,42 +128,21 @@ Message typical_message(std::size_t body_bytes) {
 
 std::string dkim_sign(const Message& message, std::string_view algorithm, std::string_view domain,
                       std::string_view selector, EVP_PKEY* key) {
-  static const std::vector<std::string> kSigned = {"From", "To", "Subject", "Date", "Message-ID"};
-  std::string field = "DKIM-Signature: v=1; a=" + std::string(algorithm) +
-                      "; c=relaxed/relaxed; d=" + std::string(domain) +
-                      "; s=" + std::string(selector) +
-                      ";\r\n\th=from:to:subject:date:message-id;\r\n\tbh=" +
-                      base64(sha256(canon_body(message.body))) + ";\r\n\tb=";
-  // RFC 6376 §5.4.2: each name takes the last unused instance, from the bottom up.
-  std::vector<bool> used(message.fields.size(), false);
-  std::string data;
-  for (const auto& name : kSigned) {
-    for (std::size_t i = message.fields.size(); i-- > 0;) {
-      if (used[i] || !iequals(field_name(message.fields[i]), name)) continue;
-      used[i] = true;
-      data += canon_header(message.fields[i]);
-      break;
-    }
-  }
-  std::string own = canon_header(field);
-  own.resize(own.size() - 2);  // RFC 6376 §3.7: the signature field without its CRLF
-  data += own;
-  return field + base64(sign_data(data, algorithm, key));
-}
-
-Message with_signatures(const Message& message, const std::vector<std::string>& signatures) {
-  Message out;
-  out.fields = signatures;
-  out.fields.insert(out.fields.end(), message.fields.begin(), message.fields.end());
-  out.body = message.body;
-  return out;
+  dkim::testing::SignSpec spec;
+  spec.algorithm = std::string(algorithm);
+  spec.canonicalization = "relaxed/relaxed";
+  spec.domain = std::string(domain);
+  spec.selector = std::string(selector);
+  return dkim::testing::sign(message, spec, key);
 }
 
 void load_bench_zone(dns::ZoneResolver& zone) {
   zone.load(generated_zone());
   const std::string domainkey = "._domainkey." + std::string(kDomain);
-  zone.add_txt(std::string(kRsaSelector) + domainkey, as_strings(key_record(rsa2048_key().get())));
-  zone.add_txt(std::string(kEdSelector) + domainkey, as_strings(key_record(ed25519_key().get())));
+  zone.add_txt(std::string(kRsaSelector) + domainkey,
+               dkim::testing::txt_strings(key_record(rsa2048_key().get())));
+  zone.add_txt(std::string(kEdSelector) + domainkey,
+               dkim::testing::txt_strings(key_record(ed25519_key().get())));
 }
 
 std::string public_suffix_list_path() {

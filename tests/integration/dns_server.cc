@@ -1,15 +1,9 @@
 #include "dns_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <fstream>
-#include <random>
 #include <stdexcept>
-#include <thread>
 
 #include "net.h"
 
@@ -21,7 +15,6 @@ namespace fs = std::filesystem;
 constexpr const char* kNsdBinary = "/usr/sbin/nsd";
 // nsd may lose a race for its port to another process; a few fresh ports settle it.
 constexpr int kNsdStartAttempts = 3;
-constexpr std::size_t kMaxDnsMessage = 4096;
 
 void write_text(const fs::path& path, std::string_view text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -56,27 +49,6 @@ std::string nsd_conf(const fs::path& dir, std::uint16_t port, const std::vector<
     conf += "zone:\n  name: \"" + z.origin + "\"\n  zonefile: \"" + z.origin + ".zone\"\n";
   }
   return conf;
-}
-
-void put16(std::string& out, std::uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v & 0xff));
-}
-
-std::uint16_t get16(std::string_view m, std::size_t at) {
-  return static_cast<std::uint16_t>((static_cast<unsigned char>(m[at]) << 8) |
-                                    static_cast<unsigned char>(m[at + 1]));
-}
-
-// Skips a (possibly compressed) name starting at `at`; npos when malformed.
-std::size_t skip_name(std::string_view m, std::size_t at) {
-  for (int labels = 0; labels < 128 && at < m.size(); ++labels) {
-    auto len = static_cast<unsigned char>(m[at]);
-    if (len == 0) return at + 1;
-    if ((len & 0xc0) == 0xc0) return at + 2 <= m.size() ? at + 2 : std::string::npos;
-    at += 1 + len;
-  }
-  return std::string::npos;
 }
 
 }  // namespace
@@ -120,91 +92,6 @@ ExitStatus NsdServer::stop() {
 
 std::string NsdServer::log() const {
   return read_file((dir_ / "nsd.out").string()) + read_file((dir_ / "nsd.log").string());
-}
-
-std::optional<DnsReply> dns_query(std::uint16_t port, std::string_view name, std::uint16_t type,
-                                  std::chrono::milliseconds timeout) {
-  static thread_local std::mt19937 rng{std::random_device{}()};
-  auto id = static_cast<std::uint16_t>(rng());
-  std::string q;
-  put16(q, id);
-  put16(q, 0x0100);  // RD: harmless for an authoritative server
-  put16(q, 1);
-  put16(q, 0);
-  put16(q, 0);
-  put16(q, 0);
-  std::size_t start = 0;
-  while (start <= name.size()) {
-    std::size_t dot = name.find('.', start);
-    if (dot == std::string_view::npos) dot = name.size();
-    std::string_view label = name.substr(start, dot - start);
-    if (label.empty() || label.size() > 63) break;
-    q.push_back(static_cast<char>(label.size()));
-    q.append(label);
-    start = dot + 1;
-  }
-  q.push_back('\0');
-  put16(q, type);
-  put16(q, 1);  // IN
-
-  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return std::nullopt;
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return std::nullopt;
-  if (::send(fd.get(), q.data(), q.size(), 0) != static_cast<ssize_t>(q.size())) {
-    return std::nullopt;
-  }
-  Deadline deadline = deadline_in(timeout);
-  while (true) {
-    if (wait_readable(fd.get(), deadline) != Readiness::kReady) return std::nullopt;
-    char buf[kMaxDnsMessage];
-    ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
-    if (n < 12) {
-      // ECONNREFUSED (nothing listening yet) arrives as an error on a connected UDP socket.
-      if (n < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      if (Clock::now() >= deadline) return std::nullopt;
-      if (n < 0 && ::send(fd.get(), q.data(), q.size(), 0) < 0) return std::nullopt;
-      continue;
-    }
-    std::string_view m(buf, static_cast<std::size_t>(n));
-    if (get16(m, 0) != id) continue;  // a late answer to an earlier probe
-    DnsReply reply;
-    std::uint16_t flags = get16(m, 2);
-    reply.rcode = flags & 0x0f;
-    reply.authoritative = (flags & 0x0400) != 0;
-    std::uint16_t qdcount = get16(m, 4);
-    reply.answer_count = get16(m, 6);
-    std::size_t at = 12;
-    for (int i = 0; i < qdcount; ++i) {
-      at = skip_name(m, at);
-      if (at == std::string::npos || at + 4 > m.size()) return std::nullopt;
-      at += 4;
-    }
-    for (int i = 0; i < reply.answer_count; ++i) {
-      at = skip_name(m, at);
-      if (at == std::string::npos || at + 10 > m.size()) return std::nullopt;
-      std::uint16_t rtype = get16(m, at);
-      std::uint16_t rdlen = get16(m, at + 8);
-      at += 10;
-      if (at + rdlen > m.size()) return std::nullopt;
-      if (rtype == kTypeTxt) {
-        std::string text;
-        std::size_t p = at;
-        while (p < at + rdlen) {
-          auto len = static_cast<unsigned char>(m[p]);
-          if (p + 1 + len > at + rdlen) return std::nullopt;
-          text.append(m.substr(p + 1, len));
-          p += 1 + len;
-        }
-        reply.txt.push_back(std::move(text));
-      }
-      at += rdlen;
-    }
-    return reply;
-  }
 }
 
 }  // namespace authmilter::integration

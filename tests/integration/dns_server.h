@@ -5,7 +5,8 @@
 //   outside its zones get REFUSED, which the SPF tests use to provoke DNS temperror: c-ares
 //   1.18 reports a REFUSED answer from its only server as ARES_ECONNREFUSED at once (or
 //   ARES_EREFUSED with ARES_FLAG_NOCHECKRESP); both must become temporary failures.
-// dns_query(): a tiny UDP stub (RFC 1035 §4) to probe readiness and check the test zones.
+// dns_query(): one UDP query (test_support::query_udp) to probe readiness and check the test
+//   zones.
 // Limits: start-up bounded by kNsdStartTimeout; a query by its timeout; replies over 4 KiB
 //   are truncated by the server (we never need TCP for the test data).
 // Security: nsd runs as root without chroot or privilege drop (username: ""), only on
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "loopback_dns_server.h"
 #include "process.h"
 
 namespace authmilter::integration {
@@ -52,16 +54,14 @@ class NsdServer {
   ChildProcess process_;
 };
 
-struct DnsReply {
-  int rcode = -1;                // 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED
-  int answer_count = 0;          // ANCOUNT
-  std::vector<std::string> txt;  // TXT answers, character-strings concatenated
-  bool authoritative = false;    // AA bit
-};
+using DnsReply = test_support::DnsProbeResult;
 
-// One UDP query to 127.0.0.1:`port`; nullopt on timeout or an unparsable reply.
-std::optional<DnsReply> dns_query(std::uint16_t port, std::string_view name, std::uint16_t type,
-                                  std::chrono::milliseconds timeout);
+// One UDP query to 127.0.0.1:`port` (tests/support's probe); nullopt on timeout or an
+// unparsable reply.
+inline std::optional<DnsReply> dns_query(std::uint16_t port, std::string_view name,
+                                         std::uint16_t type, std::chrono::milliseconds timeout) {
+  return test_support::query_udp(port, name, type, timeout);
+}
 
 inline constexpr std::uint16_t kTypeSoa = 6;
 inline constexpr std::uint16_t kTypeTxt = 16;

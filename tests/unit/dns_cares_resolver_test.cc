@@ -1,24 +1,20 @@
-// End-to-end tests for CaresResolver against a tiny DNS responder that the test runs itself
-// on a loopback ephemeral port (UDP and TCP on the same port), answering from a handler.
+// End-to-end tests for CaresResolver against a DNS responder that the test runs itself on a
+// loopback ephemeral port (UDP and TCP on the same port), answering from a handler
+// (test_support::LoopbackDnsServer).
 #include "authmilter/dns/cares_resolver.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include "authmilter/dns/wire.h"
+#include "loopback_dns_server.h"
 
 namespace authmilter::dns {
 namespace {
@@ -28,189 +24,9 @@ using Bytes = std::vector<std::uint8_t>;
 using wire::ResponseBuilder;
 using Section = ResponseBuilder::Section;
 
-// What the responder does with one query.
-struct Reply {
-  std::vector<Bytes> packets;  // sent in order; none: stay silent
-  bool defer = false;          // hold the packets until release()
-};
-
-class TestDnsServer {
- public:
-  using Handler = std::function<Reply(const wire::Query&, bool tcp)>;
-
-  explicit TestDnsServer(Handler handler, int family = AF_INET) : handler_(std::move(handler)) {
-    for (int attempt = 0; attempt < 50 && !bind_both(family); ++attempt) close_all();
-    if (udp_ < 0) throw std::runtime_error("cannot bind the test DNS server");
-    if (::pipe(stop_pipe_) != 0) throw std::runtime_error("pipe");
-    thread_ = std::thread([this] { run(); });
-  }
-
-  ~TestDnsServer() {
-    [[maybe_unused]] auto n = ::write(stop_pipe_[1], "x", 1);
-    thread_.join();
-    for (int fd : clients_) ::close(fd);
-    ::close(stop_pipe_[0]);
-    ::close(stop_pipe_[1]);
-    close_all();
-  }
-
-  std::string spec() const {
-    return family_ == AF_INET ? "127.0.0.1:" + std::to_string(port_)
-                              : "[::1]:" + std::to_string(port_);
-  }
-
-  std::size_t queries(const std::string& name, RrType type) const {
-    std::lock_guard lock(mutex_);
-    auto it = counts_.find({normalize_name(name), static_cast<std::uint16_t>(type)});
-    return it == counts_.end() ? 0 : it->second;
-  }
-  std::size_t total() const {
-    std::lock_guard lock(mutex_);
-    return total_;
-  }
-  std::size_t tcp_queries() const {
-    std::lock_guard lock(mutex_);
-    return tcp_count_;
-  }
-  std::vector<wire::Query> log() const {
-    std::lock_guard lock(mutex_);
-    return log_;
-  }
-  bool wait_for_total(std::size_t n, std::chrono::milliseconds limit) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, limit, [&] { return total_ >= n; });
-  }
-  // Sends the deferred UDP replies.
-  void release() {
-    std::vector<std::pair<sockaddr_storage, Bytes>> held;
-    {
-      std::lock_guard lock(mutex_);
-      held.swap(deferred_);
-    }
-    for (auto& [to, packet] : held) send_udp(to, packet);
-  }
-
- private:
-  bool bind_both(int family) {
-    family_ = family;
-    sockaddr_storage addr{};
-    socklen_t len = 0;
-    if (family == AF_INET) {
-      auto* in = reinterpret_cast<sockaddr_in*>(&addr);
-      in->sin_family = AF_INET;
-      in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      len = sizeof(sockaddr_in);
-    } else {
-      auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
-      in6->sin6_family = AF_INET6;
-      in6->sin6_addr = in6addr_loopback;
-      len = sizeof(sockaddr_in6);
-    }
-    udp_ = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (udp_ < 0 || ::bind(udp_, reinterpret_cast<sockaddr*>(&addr), len) != 0) return false;
-    if (::getsockname(udp_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return false;
-    port_ = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&addr)->sin_port
-                                    : reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-    tcp_ = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    return tcp_ >= 0 && ::bind(tcp_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
-           ::listen(tcp_, 8) == 0;
-  }
-
-  void close_all() {
-    if (udp_ >= 0) ::close(udp_);
-    if (tcp_ >= 0) ::close(tcp_);
-    udp_ = tcp_ = -1;
-  }
-
-  void send_udp(const sockaddr_storage& to, const Bytes& packet) {
-    const socklen_t len = to.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-    ::sendto(udp_, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to), len);
-  }
-
-  Reply handle(std::span<const std::uint8_t> packet, bool tcp) {
-    auto query = wire::parse_query(packet);
-    if (!query) return {};
-    {
-      std::lock_guard lock(mutex_);
-      ++counts_[{normalize_name(query->name), query->type}];
-      ++total_;
-      if (tcp) ++tcp_count_;
-      log_.push_back(*query);
-    }
-    changed_.notify_all();
-    return handler_(*query, tcp);
-  }
-
-  void run() {
-    std::vector<std::uint8_t> buffer(65536);
-    std::map<int, Bytes> pending;  // TCP client -> bytes read so far
-    while (true) {
-      std::vector<pollfd> fds = {{stop_pipe_[0], POLLIN, 0}, {udp_, POLLIN, 0}, {tcp_, POLLIN, 0}};
-      for (int fd : clients_) fds.push_back({fd, POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), 5000) < 0) continue;
-      if (fds[0].revents != 0) return;
-      if (fds[1].revents & POLLIN) {
-        sockaddr_storage from{};
-        socklen_t from_len = sizeof from;
-        const ssize_t n = ::recvfrom(udp_, buffer.data(), buffer.size(), 0,
-                                     reinterpret_cast<sockaddr*>(&from), &from_len);
-        if (n > 0) {
-          Reply reply = handle({buffer.data(), static_cast<std::size_t>(n)}, false);
-          if (reply.defer) {
-            std::lock_guard lock(mutex_);
-            for (auto& packet : reply.packets) deferred_.emplace_back(from, packet);
-          } else {
-            for (auto& packet : reply.packets) send_udp(from, packet);
-          }
-        }
-      }
-      if (fds[2].revents & POLLIN) {
-        const int client = ::accept4(tcp_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (client >= 0) clients_.push_back(client);
-      }
-      for (std::size_t i = 3; i < fds.size(); ++i) {
-        if (fds[i].revents == 0) continue;
-        const int fd = fds[i].fd;
-        const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-        if (n <= 0) {
-          ::close(fd);
-          clients_.erase(std::find(clients_.begin(), clients_.end(), fd));
-          pending.erase(fd);
-          continue;
-        }
-        Bytes& got = pending[fd];
-        got.insert(got.end(), buffer.begin(), buffer.begin() + n);
-        while (got.size() >= 2 && got.size() >= 2u + ((got[0] << 8) | got[1])) {
-          const std::size_t len = static_cast<std::size_t>((got[0] << 8) | got[1]);
-          Reply reply = handle({got.data() + 2, len}, true);
-          got.erase(got.begin(), got.begin() + 2 + static_cast<long>(len));
-          for (auto& packet : reply.packets) {
-            Bytes framed = {static_cast<std::uint8_t>(packet.size() >> 8),
-                            static_cast<std::uint8_t>(packet.size() & 0xff)};
-            framed.insert(framed.end(), packet.begin(), packet.end());
-            [[maybe_unused]] auto w = ::write(fd, framed.data(), framed.size());
-          }
-        }
-      }
-    }
-  }
-
-  Handler handler_;
-  int family_ = AF_INET;
-  int udp_ = -1;
-  int tcp_ = -1;
-  std::uint16_t port_ = 0;
-  int stop_pipe_[2] = {-1, -1};
-  std::vector<int> clients_;
-  std::thread thread_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<std::pair<std::string, std::uint16_t>, std::size_t> counts_;
-  std::size_t total_ = 0;
-  std::size_t tcp_count_ = 0;
-  std::vector<wire::Query> log_;
-  std::vector<std::pair<sockaddr_storage, Bytes>> deferred_;
-};
+// The responder (tests/support/loopback_dns_server.h) answers from a handler per test.
+using Reply = test_support::DnsServerReply;
+using TestDnsServer = test_support::LoopbackDnsServer;
 
 constexpr std::uint16_t kAnswerFlags = wire::kFlagQr | wire::kFlagRd | wire::kFlagRa;
 

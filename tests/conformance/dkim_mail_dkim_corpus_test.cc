@@ -19,14 +19,6 @@ using namespace std::chrono_literals;
 
 const std::string kDir = std::string(AUTHMILTER_TEST_DATA_DIR) + "/dkim-mail-dkim/";
 
-std::vector<std::string> split(const std::string& line, char separator) {
-  std::vector<std::string> out;
-  std::string item;
-  std::istringstream in(line);
-  while (std::getline(in, item, separator)) out.push_back(item);
-  return out;
-}
-
 // FAKE_DNS.dat: "name<WS>TXT rdata", or NXDOMAIN / ~~Query timed out~~ / ~~SERVFAIL~~ / "".
 void load_fake_dns(dns::ZoneResolver& zone) {
   std::istringstream in(testing::read_file(kDir + "FAKE_DNS.dat"));
@@ -59,12 +51,8 @@ struct Expectation {
 };
 
 std::vector<Expectation> expectations() {
-  std::istringstream in(testing::read_file(kDir + "EXPECTED.tsv"));
-  std::string line;
-  std::getline(in, line);  // column names
   std::vector<Expectation> out;
-  while (std::getline(in, line)) {
-    auto columns = split(line, '\t');
+  for (const auto& columns : test_support::read_tsv(kDir + "EXPECTED.tsv")) {
     if (columns.size() < 6) continue;
     out.push_back({columns[0], columns[1], columns[5], columns[4]});
   }

@@ -22,6 +22,7 @@
 
 #include "authmilter/dmarc/dmarc.h"
 #include "authmilter/dns/zone_resolver.h"
+#include "test_data.h"
 
 namespace authmilter::dmarc {
 namespace {
@@ -29,33 +30,11 @@ namespace {
 const std::string kConformance = std::string(AUTHMILTER_TEST_DATA_DIR) + "/";
 const std::string kPinnedPsl = kConformance + "dmarc-mail-dmarc/public_suffix_list.v1.20250805";
 
-using Row = std::vector<std::string>;
+using Row = test_support::TsvRow;
 
 // Tab-separated rows; '#' lines are comments, the first other line is the column header.
 std::vector<Row> read_tsv(const std::string& relative) {
-  std::ifstream in(kConformance + relative);
-  EXPECT_TRUE(in.good()) << relative;
-  std::vector<Row> rows;
-  std::string line;
-  bool header = true;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line.front() == '#') continue;
-    if (header) {
-      header = false;
-      continue;
-    }
-    Row row;
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t tab = line.find('\t', start);
-      row.push_back(line.substr(start, tab - start));
-      if (tab == std::string::npos) break;
-      start = tab + 1;
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
+  return test_support::read_tsv(kConformance + relative);
 }
 
 std::string unescape_tabs(std::string s) {

@@ -1,10 +1,12 @@
-// Test support for the dkim module: an independent DKIM signer (RFC 6376 §3.4 canonicalization,
-// §3.5 tags, §3.7 hashes; RFC 8463 Ed25519) written on OpenSSL, key generation, message
-// parsing and feeding a Verifier the way the milter does.
+// Test support (authmilter_test_support) for DKIM: an independent DKIM signer (RFC 6376 §3.4
+// canonicalization, §3.5 tags, §3.7 hashes; RFC 8463 Ed25519) written on OpenSSL, key
+// generation, message parsing and feeding a Verifier the way the milter does. Used by the
+// unit and conformance tests and by the benchmarks.
 //
 // The signer is deliberately separate from libopendkim, so a canonicalization mistake on one
-// side cannot cancel out on the other; dkim_support_test.cc checks it against the RFC 8463
-// Appendix A vectors byte for byte.
+// side cannot cancel out on the other; tests/unit/dkim_support_test.cc checks it against the
+// RFC 8463 Appendix A vectors byte for byte.
+// Security: test keys only; nothing here is linked into the daemon.
 #pragma once
 
 #include <openssl/evp.h>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "authmilter/dkim/verifier.h"
+#include "test_data.h"
 
 namespace authmilter::dkim {
 
@@ -42,20 +45,25 @@ Key ed25519_from_seed(std::string_view seed);  // 32 raw bytes
 Key private_key_from_pem(std::string_view pem);
 
 std::string base64(std::string_view data);
-std::string unbase64(std::string_view text);  // throws on bad input
+std::string unbase64(std::string_view text);            // throws on bad input
+std::string without_whitespace(std::string_view text);  // drops SP, HTAB, CR and LF
 
 // The p= value: SubjectPublicKeyInfo DER for RSA, the 32 raw bytes for Ed25519 (RFC 8463 §4.2).
 std::string public_key_base64(EVP_PKEY* key);
 // "v=DKIM1; k=rsa; p=..." (or k=ed25519) with `extra` tags ("t=s; ") before p=.
 std::string key_record(EVP_PKEY* key, std::string_view extra = "");
+// A TXT record's text cut into 255-octet character-strings (RFC 1035 §3.3.14), as a zone
+// carries a long key record.
+std::vector<std::string> txt_strings(std::string_view record);
 
 struct Message {
   std::vector<std::string> fields;  // whole header fields, folds kept as CRLF+WSP, no final CRLF
   std::string body;                 // CRLF lines
+  std::string text() const;         // the whole message, CRLF line ends
 };
 // Parses CRLF or LF text (LF is turned into CRLF).
 Message parse_message(std::string_view text);
-std::string read_file(const std::string& path);
+using test_support::read_file;
 
 // RFC 6376 §3.4 canonicalization.
 std::string canon_header(std::string_view field, bool relaxed);  // with final CRLF

@@ -17,18 +17,10 @@ const std::string kDir = std::string(AUTHMILTER_TEST_DATA_DIR) + "/dkim-rfc-exam
 
 // keys.tsv: "owner<TAB>TXT rdata" lines, '#' comments.
 void load_keys(dns::ZoneResolver& zone) {
-  std::istringstream in(testing::read_file(kDir + "keys.tsv"));
-  std::string line;
   std::size_t loaded = 0;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::size_t tab = line.find('\t');
-    ASSERT_NE(tab, std::string::npos) << line;
-    std::string record = line.substr(tab + 1);
-    std::vector<std::string> strings;
-    for (std::size_t pos = 0; pos < record.size(); pos += 255)
-      strings.push_back(record.substr(pos, 255));
-    zone.add_txt(line.substr(0, tab), strings);
+  for (const auto& row : test_support::read_tsv(kDir + "keys.tsv", /*has_header=*/false)) {
+    ASSERT_EQ(row.size(), 2u) << row[0];
+    zone.add_txt(row[0], testing::txt_strings(row[1]));
     ++loaded;
   }
   EXPECT_EQ(loaded, 3u);
