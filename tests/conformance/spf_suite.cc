@@ -348,6 +348,10 @@ SpfSuite load_spf_suite(const std::string& name, const std::string& file) {
   return suite;
 }
 
+void PrintTo(const SpfCaseRef& ref, std::ostream* out) {
+  *out << ref.suite << " " << ref.scenario << " / " << ref.id;
+}
+
 std::vector<SpfCaseRef> scan_spf_suite(const std::string& name, const std::string& file) {
   std::vector<SpfCaseRef> refs;
   const std::vector<std::string>& parts = file_parts(file);

@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,9 @@ struct SpfCaseRef {
   std::string scenario;
   std::string id;
 };
+// GoogleTest prints a parameter with this ("rfc7208 <scenario> / <case id>") instead of a byte
+// dump of the struct.
+void PrintTo(const SpfCaseRef& ref, std::ostream* out);
 std::vector<SpfCaseRef> scan_spf_suite(const std::string& name, const std::string& file);
 SpfCase load_spf_case(const SpfCaseRef& ref);
 

@@ -1,6 +1,8 @@
 // CIDR parsing and matching: IPv4, IPv6, IPv4-mapped clients, address-literal forms, bad input.
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <ostream>
 #include <string>
 
 #include "authmilter/config/cidr.h"
@@ -68,6 +70,19 @@ struct CidrCase {
   bool match;
 };
 
+void PrintTo(const CidrCase& c, std::ostream* out) {
+  *out << c.network << (c.match ? " contains " : " does not contain ") << c.address;
+}
+
+// "<network>__<address>" with every character GoogleTest does not allow in names as '_'.
+std::string cidr_case_name(const testing::TestParamInfo<CidrCase>& info) {
+  std::string name = std::string(info.param.network) + "__" + info.param.address;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
 class CidrMatchTest : public testing::TestWithParam<CidrCase> {};
 
 TEST_P(CidrMatchTest, Contains) {
@@ -112,7 +127,8 @@ INSTANTIATE_TEST_SUITE_P(
         CidrCase{"::ffff:192.0.2.0/120", "192.0.2.44", true},
         CidrCase{"::ffff:192.0.2.0/120", "192.0.3.44", false},
         CidrCase{"::ffff:0:0/96", "198.51.100.1", true}, CidrCase{"::/0", "192.0.2.1", false},
-        CidrCase{"2001:db8::/32", "192.0.2.1", false}));
+        CidrCase{"2001:db8::/32", "192.0.2.1", false}),
+    cidr_case_name);
 
 TEST(CidrTest, PrefixBounds) {
   EXPECT_TRUE(Cidr::parse("192.0.2.0/0"));
