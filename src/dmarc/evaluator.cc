@@ -46,8 +46,7 @@ Discovery discover(const dns::PendingAnswer& pending, const std::string& domain,
   const dns::Answer answer = dns::Resolver::await(pending, deadline, cancel);
   if (answer.is_temporary_failure()) {
     out.temporary = true;
-    out.detail =
-        "DNS " + std::string(dns::to_string(answer.status)) + " for " + dmarc_name(domain) + " TXT";
+    out.detail = dns::failure_text(answer, dmarc_name(domain), dns::RrType::kTxt);
     return out;
   }
   if (!answer.has_records()) return out;  // NXDOMAIN, NODATA: an empty set

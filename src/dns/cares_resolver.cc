@@ -99,6 +99,12 @@ std::string escape_for_ares(const std::string& name) {
   return out;
 }
 
+// The TC bit of a reply (RFC 1035 §4.1.1), third octet.
+bool truncated(const unsigned char* reply, int length) {
+  return reply != nullptr && length >= static_cast<int>(wire::kHeaderSize) &&
+         (reply[2] & 0x02) != 0;
+}
+
 Answer from_ares_status(int status) {
   switch (status) {
     case ARES_ETIMEOUT:
@@ -108,6 +114,8 @@ Answer from_ares_status(int status) {
     case ARES_EDESTRUCTION:
     case ARES_ECANCELLED:
       return Answer::failure(Status::kError, "resolver shut down");
+    case ARES_ECONNREFUSED:
+      return Answer::failure(Status::kError, "connection to the DNS server refused or reset");
     default:
       return Answer::failure(Status::kError, std::string("c-ares: ") + ares_strerror(status));
   }
@@ -177,6 +185,8 @@ struct CaresResolver::Impl {
     std::string name;
     RrType type = RrType::kA;
     std::uint16_t id = 0;
+    std::vector<unsigned char> query;  // as sent over UDP, for the TCP retry
+    bool over_tcp = false;             // truncated over UDP, retried on tcp_channel
     bool finished = false;
     std::list<Inflight>::iterator self;
     std::multimap<Deadline, Inflight*>::iterator deadline;
@@ -201,8 +211,22 @@ struct CaresResolver::Impl {
         std::max(1LL, static_cast<long long>(options.timeout.count()) /
                           (std::max(1LL, servers_count) * rounds_weight));
 
+    // Two channels: UDP first, with truncated replies handed to us (ARES_FLAG_IGNTC) so that
+    // on_reply() retries them on the TCP-only channel itself and knows, when that fails,
+    // that the reason is "truncated over UDP and TCP failed" (c-ares's own fallback would
+    // only report "could not contact DNS servers").
+    const int common_flags = ARES_FLAG_EDNS | ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH;
+    channel = make_channel(common_flags | ARES_FLAG_IGNTC, first_try_ms, tries, servers);
+    tcp_channel = make_channel(common_flags | ARES_FLAG_USEVC, first_try_ms, tries, servers);
+    wake = std::make_unique<util::UniqueFd>(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (wake->get() < 0) throw std::runtime_error("eventfd failed");
+    thread = std::thread([this] { run(); });
+  }
+
+  ChannelPtr make_channel(int flags, long long first_try_ms, int tries,
+                          const std::vector<ServerAddress>& servers) {
     ares_options ares_opts{};
-    ares_opts.flags = ARES_FLAG_EDNS | ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH;
+    ares_opts.flags = flags;
     ares_opts.timeout = static_cast<int>(std::min<long long>(first_try_ms, 1 << 30));
     ares_opts.tries = tries;
     ares_opts.ednspsz = kEdnsUdpSize;
@@ -216,7 +240,7 @@ struct CaresResolver::Impl {
       if (raw != nullptr) ares_destroy(raw);
       throw std::runtime_error(std::string("ares_init_options: ") + ares_strerror(status));
     }
-    channel.reset(raw);
+    ChannelPtr made(raw);
     if (!servers.empty()) {
       std::vector<ares_addr_port_node> nodes(servers.size());
       for (std::size_t i = 0; i < servers.size(); ++i) {
@@ -230,14 +254,12 @@ struct CaresResolver::Impl {
         nodes[i].udp_port = servers[i].port;
         nodes[i].tcp_port = servers[i].port;
       }
-      status = ares_set_servers_ports(channel.get(), nodes.data());
+      status = ares_set_servers_ports(made.get(), nodes.data());
       if (status != ARES_SUCCESS) {
         throw std::runtime_error(std::string("ares_set_servers_ports: ") + ares_strerror(status));
       }
     }
-    wake = std::make_unique<util::UniqueFd>(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-    if (wake->get() < 0) throw std::runtime_error("eventfd failed");
-    thread = std::thread([this] { run(); });
+    return made;
   }
 
   // How many servers /etc/resolv.conf gives c-ares (it falls back to 127.0.0.1 itself).
@@ -266,6 +288,7 @@ struct CaresResolver::Impl {
     // The loop thread is gone; destroying the channel here fails what c-ares still holds
     // (ARES_EDESTRUCTION reaches on_reply) with kError.
     channel.reset();
+    tcp_channel.reset();
     fail_queue(take_queue());
   }
 
@@ -367,7 +390,7 @@ struct CaresResolver::Impl {
       const int ready = ::poll(fds.data(), fds.size(), poll_timeout_ms());
       if (ready < 0 && errno != EINTR) throw std::runtime_error("poll failed");
       if (ready <= 0) {
-        ares_process_fd(channel.get(), ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts
+        process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts
         continue;
       }
       if (fds[0].revents != 0) {
@@ -380,18 +403,27 @@ struct CaresResolver::Impl {
         any = true;
         const bool readable = (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
         const bool writable = (fds[i].revents & POLLOUT) != 0;
-        ares_process_fd(channel.get(), readable ? fds[i].fd : ARES_SOCKET_BAD,
-                        writable ? fds[i].fd : ARES_SOCKET_BAD);
+        process(readable ? fds[i].fd : ARES_SOCKET_BAD, writable ? fds[i].fd : ARES_SOCKET_BAD);
       }
-      if (!any) ares_process_fd(channel.get(), ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+      if (!any) process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);
     }
+  }
+
+  // Both channels: each acts only on its own sockets (and on its timeouts).
+  void process(ares_socket_t read_fd, ares_socket_t write_fd) {
+    ares_process_fd(channel.get(), read_fd, write_fd);
+    ares_process_fd(tcp_channel.get(), read_fd, write_fd);
   }
 
   int poll_timeout_ms() {
     long long ms = -1;
     timeval tv{};
-    if (const timeval* next = ares_timeout(channel.get(), nullptr, &tv); next != nullptr) {
-      ms = static_cast<long long>(next->tv_sec) * 1000 + (next->tv_usec + 999) / 1000;
+    for (ares_channel c : {channel.get(), tcp_channel.get()}) {
+      if (const timeval* next = ares_timeout(c, nullptr, &tv); next != nullptr) {
+        const long long next_ms =
+            static_cast<long long>(next->tv_sec) * 1000 + (next->tv_usec + 999) / 1000;
+        ms = ms < 0 ? next_ms : std::min(ms, next_ms);
+      }
     }
     if (!deadlines.empty()) {
       const auto left =
@@ -431,6 +463,7 @@ struct CaresResolver::Impl {
     it->name = request.name;
     it->type = request.type;
     it->id = id;
+    it->query.assign(buffer.get(), buffer.get() + length);
     it->deadline = deadlines.emplace(request.deadline, &*it);
     inflight.splice(inflight.end(), node);  // no-throw; `it` stays valid
     it->self = it;
@@ -445,12 +478,17 @@ struct CaresResolver::Impl {
     cache.complete(query.name, query.type, answer);
   }
 
+  // Whether c-ares gave up (ARES_ETIMEOUT) or DNSTimeout passed first, the same words.
+  Answer timeout_answer(const Inflight& query) const {
+    return Answer::failure(Status::kTimeout,
+                           "no reply within " + std::to_string(options.timeout.count()) + " ms" +
+                               (query.over_tcp ? " (truncated over UDP, retried over TCP)" : ""));
+  }
+
   void expire(Deadline now) {
     while (!deadlines.empty() && deadlines.begin()->first <= now) {
-      finish(
-          *deadlines.begin()->second,
-          Answer::failure(Status::kTimeout, "no reply within DNSTimeout (" +
-                                                std::to_string(options.timeout.count()) + " ms)"));
+      Inflight& query = *deadlines.begin()->second;
+      finish(query, timeout_answer(query));
     }
   }
 
@@ -460,11 +498,31 @@ struct CaresResolver::Impl {
     Impl* self = query->impl;
     if (!query->finished) {
       try {
-        Answer answer = status == ARES_SUCCESS && abuf != nullptr && alen >= 0
-                            ? wire::parse_response(std::span<const std::uint8_t>(
-                                                       abuf, static_cast<std::size_t>(alen)),
-                                                   query->name, query->type, query->id)
-                            : from_ares_status(status);
+        // A UDP reply over the EDNS0 size: c-ares cut it there (it does so under IGNTC), so
+        // it is as incomplete as a truncated one.
+        if (status == ARES_SUCCESS && !query->over_tcp &&
+            (truncated(abuf, alen) || alen >= static_cast<int>(kEdnsUdpSize))) {
+          // RFC 7766 §5: retry a truncated UDP reply over TCP. ares_send may call on_reply
+          // for `query` at once (out of memory, channel going away); nothing touches
+          // `query` after it.
+          query->over_tcp = true;
+          ares_send(self->tcp_channel.get(), query->query.data(),
+                    static_cast<int>(query->query.size()), &Impl::on_reply, query);
+          return;
+        }
+        Answer answer;
+        if (status == ARES_SUCCESS && abuf != nullptr && alen >= 0) {
+          answer = wire::parse_response(
+              std::span<const std::uint8_t>(abuf, static_cast<std::size_t>(alen)), query->name,
+              query->type, query->id);
+        } else if (status == ARES_ETIMEOUT) {
+          answer = self->timeout_answer(*query);
+        } else if (query->over_tcp && status != ARES_EDESTRUCTION && status != ARES_ECANCELLED) {
+          answer = from_ares_status(status);
+          answer.detail = "truncated over UDP and TCP failed (" + answer.detail + ")";
+        } else {
+          answer = from_ares_status(status);
+        }
         self->finish(*query, answer);
       } catch (...) {
         // Allocation failure while parsing: the waiters still get an answer.
@@ -496,7 +554,8 @@ struct CaresResolver::Impl {
   CaresOptions options;
   AnswerCache cache;
   LibraryGuard library;
-  ChannelPtr channel;
+  ChannelPtr channel;      // UDP; truncated replies come back to on_reply (ARES_FLAG_IGNTC)
+  ChannelPtr tcp_channel;  // TCP only (ARES_FLAG_USEVC): the retries of truncated replies
   std::unique_ptr<util::UniqueFd> wake;
 
   std::mutex mutex;

@@ -33,6 +33,14 @@ void put32(std::vector<std::uint8_t>& out, std::uint32_t value) {
 }
 
 // DNS names compare case-insensitively in ASCII only (RFC 4343); other octets exactly.
+// Lower-case, no trailing dot: the key under which same_name() considers names equal.
+std::string lower_name(std::string_view name) {
+  while (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  std::string out(name);
+  for (char& c : out) c = lower(c);
+  return out;
+}
+
 bool same_name(std::string_view a, std::string_view b) {
   while (!a.empty() && a.back() == '.') a.remove_suffix(1);
   while (!b.empty() && b.back() == '.') b.remove_suffix(1);
@@ -314,6 +322,9 @@ Answer parse_response(std::span<const std::uint8_t> packet, std::string_view nam
     std::string current = qname;
     std::uint32_t min_ttl = std::numeric_limits<std::uint32_t>::max();
     std::set<std::string> seen;
+    // Names the chain has passed, lower-cased: coming back to one is a loop (a -> b -> a),
+    // which no answer can end; named as such rather than as an over-long chain.
+    std::set<std::string> chain{lower_name(current)};
     for (std::size_t hops = 0;; ++hops) {
       for (const auto& rr : answers) {
         if (rr.rclass != kClassIn || rr.type != static_cast<std::uint16_t>(type) ||
@@ -334,6 +345,10 @@ Answer parse_response(std::span<const std::uint8_t> packet, std::string_view nam
       if (hops == kMaxCnameChain) return malformed("CNAME chain longer than 8");
       std::string target;
       if (!parser.rdata_name(*cname, cname->rdata, target)) return malformed(parser.error());
+      if (!chain.insert(lower_name(target)).second) {
+        return Answer::failure(Status::kError,
+                               "CNAME loop (" + std::to_string(hops + 1) + " CNAMEs in the reply)");
+      }
       min_ttl = std::min(min_ttl, cname->ttl);
       current = std::move(target);
     }

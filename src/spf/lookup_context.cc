@@ -33,7 +33,7 @@ void note_problem(LookupContext& ctx, std::string problem) {
 void note_temporary(LookupContext& ctx, std::string_view name, dns::RrType type,
                     const dns::Answer& answer) {
   if (!ctx.temp_detail.empty()) return;
-  ctx.temp_detail = describe(name, type) + ": " + std::string(dns::to_string(answer.status));
+  ctx.temp_detail = dns::failure_text(answer, printable(name), type);
 }
 
 bool may_query(LookupContext& ctx, bool evaluation) {

@@ -68,7 +68,7 @@ struct LookupContext {
   Stop stop = Stop::kNone;
   std::string stop_detail;  // e.g. "include:example.org is the 11th DNS-querying term"
   std::string problem;      // first record problem met (multiple records, syntax error, ...)
-  std::string temp_detail;  // first temporary DNS failure, e.g. "example.org/TXT: SERVFAIL"
+  std::string temp_detail;  // first temporary DNS failure, e.g. "DNS SERVFAIL for example.org TXT"
 
   // Whether the top-level record was fetched (later get_spf calls are include/redirect).
   bool top_level_fetched = false;

@@ -178,7 +178,7 @@ std::string comment_for(const CheckResult& out, const std::string& ip, const Loo
       return who + " does not provide an SPF record";
     case Result::kTempError: {
       std::string why = !ctx.stop_detail.empty()   ? ctx.stop_detail
-                        : !ctx.temp_detail.empty() ? "DNS error for " + ctx.temp_detail
+                        : !ctx.temp_detail.empty() ? ctx.temp_detail
                                                    : std::string(SPF_strerror(evaluation.err));
       return "temporary error evaluating " + who + ": " + why;
     }

@@ -391,6 +391,21 @@ TEST(CaresResolverTcp, TruncatedUdpReplyIsRetriedOverTcp) {
   EXPECT_EQ(server.tcp_queries(), 1u);
 }
 
+TEST(CaresResolverTcp, TruncatedReplyWhoseTcpRetryGetsNoAnswerSaysSo) {
+  TestDnsServer server([&](const wire::Query& q, bool tcp) -> Reply {
+    if (!tcp) return {{reply_to(q, wire::kFlagTc)}};
+    return {};  // TCP accepted, never answered
+  });
+  CaresOptions options = options_for(server);
+  options.timeout = 600ms;
+  CaresResolver resolver(options);
+  Answer a = ask(resolver, "big.test", RrType::kTxt);
+  EXPECT_EQ(a.status, Status::kTimeout) << a.detail;
+  // The reason names the TCP retry, not only "no reply".
+  EXPECT_NE(a.detail.find("TCP"), std::string::npos) << a.detail;
+  EXPECT_GE(server.tcp_queries(), 1u);
+}
+
 TEST(CaresResolverServers, FallsBackToTheSecondServer) {
   TestDnsServer dead([](const wire::Query&, bool) { return Reply{}; });
   TestDnsServer alive(table);

@@ -181,6 +181,19 @@ TEST(DnsWire, CnameLoopIsAnError) {
       .name_record(Section::kAnswer, "b.example.org", 5, 60, "a.example.org");
   Answer a = parse_response(b.finish(), "a.example.org", RrType::kA);
   EXPECT_EQ(a.status, Status::kError);
+  // Named as a loop (it ends up in A-R comments), not as an over-long chain.
+  EXPECT_EQ(a.detail, "CNAME loop (2 CNAMEs in the reply)");
+}
+
+TEST(DnsWire, CnameLoopIsFoundWhateverTheCase) {
+  ResponseBuilder b(1, kResponse);
+  b.question("a.example.org", 16)
+      .name_record(Section::kAnswer, "a.example.org", 5, 60, "B.example.org")
+      .name_record(Section::kAnswer, "b.example.org", 5, 60, "c.example.org")
+      .name_record(Section::kAnswer, "c.example.org", 5, 60, "A.EXAMPLE.ORG");
+  Answer a = parse_response(b.finish(), "a.example.org", RrType::kTxt);
+  EXPECT_EQ(a.status, Status::kError);
+  EXPECT_EQ(a.detail, "CNAME loop (3 CNAMEs in the reply)");
 }
 
 TEST(DnsWire, CnameWithoutTargetRecordsIsNoData) {

@@ -131,7 +131,7 @@ TEST_F(DnsLayerTest, StatusMapsToHerrno) {
     ctx_.void_lookups = 0;  // several void answers in a row: keep under the limit
     EXPECT_EQ(ask("example.org", ns_t_a)->herrno, herrno);
   }
-  EXPECT_EQ(ctx_.temp_detail, "example.org/A: SERVFAIL");
+  EXPECT_EQ(ctx_.temp_detail, "DNS SERVFAIL for example.org A");
 }
 
 TEST_F(DnsLayerTest, MxNamesAndTheirAddressLookupsAreOneTerm) {

@@ -6,8 +6,9 @@
 //   (channels are not thread-safe). Queries are built with ares_create_query (class IN,
 //   RD=1, EDNS0 OPT with a 1232-octet UDP size, DNS Flag Day 2020) plus the AD bit
 //   (RFC 6840 §5.7), so a validating upstream reports whether it validated; sent with
-//   ares_send; replies are parsed by wire::parse_response(). c-ares retries truncated UDP
-//   replies over TCP by itself.
+//   ares_send; replies are parsed by wire::parse_response(). A truncated UDP reply (TC=1) is
+//   sent again over TCP (RFC 7766 §5) on a second, TCP-only channel, so that a TCP failure is
+//   reported as such ("truncated over UDP and TCP failed (...)").
 // Config keys: DNSServers (options.servers; empty: /etc/resolv.conf), DNSTimeout
 //   (options.timeout: one lookup overall, all tries and servers included), CacheSize.
 // Status mapping: NOERROR with records kNoError, without kNoData, NXDOMAIN kNxDomain,

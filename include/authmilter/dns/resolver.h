@@ -109,4 +109,10 @@ std::string normalize_name(std::string_view name);
 // A ready PendingAnswer holding `answer` (for caches and in-memory resolvers).
 PendingAnswer ready_answer(Answer answer);
 
+// The reason a lookup failed, for A-R comments and logs (src/dns/failure_text.cc):
+// "DNS timeout for example.org TXT: no reply within 5000 ms", "DNS SERVFAIL for ...",
+// "DNS REFUSED for ...", "DNS error for example.org TXT: malformed reply: ...".
+// `name` must already be printable (callers sanitize what came from the sender).
+std::string failure_text(const Answer& answer, std::string_view name, RrType type);
+
 }  // namespace authmilter::dns
