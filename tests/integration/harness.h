@@ -53,6 +53,15 @@ inline constexpr const char* kRecipient = "bob@test.example";
 
 std::vector<Zone> test_zones();
 
+// Where the daemon sends its DNS queries and how long it waits. The default is NSD with the
+// timeouts of a normal run; the DNS-fault suite points it at its own responder with short
+// timeouts (DNSTimeout, MessageTimeout: duration values as the config file takes them).
+struct DaemonDns {
+  std::uint16_t port = 0;  // 0: the harness's NSD
+  std::string dns_timeout = "2s";
+  std::string message_timeout = "10s";
+};
+
 // The process-wide servers; exists between IntegrationEnvironment::SetUp and TearDown.
 class Harness {
  public:
@@ -66,9 +75,9 @@ class Harness {
   std::uint16_t milter_port() const { return milter_port_; }
 
   // The daemon config for this run: Socket, AuthservID, DNSServers, ... then `policy`.
-  std::string daemon_config(std::string_view policy) const;
+  std::string daemon_config(std::string_view policy, const DaemonDns& dns = {}) const;
   // Starts the daemon (stopping any running one first); throws with its log on failure.
-  void start_daemon(std::string_view policy);
+  void start_daemon(std::string_view policy, const DaemonDns& dns = {});
   // Stops the daemon; nullopt when none was running.
   std::optional<ExitStatus> stop_daemon();
   AuthmilterDaemon* daemon() { return daemon_.get(); }
@@ -116,7 +125,7 @@ class IntegrationTest : public ::testing::Test {
 // its SetUpTestSuite and stop_daemon() in its TearDownTestSuite.
 class DaemonTest : public IntegrationTest {
  protected:
-  static void start_daemon(std::string_view policy);
+  static void start_daemon(std::string_view policy, const DaemonDns& dns = {});
   static void stop_daemon();
   void SetUp() override;     // fails the test when the daemon did not start
   void TearDown() override;  // fails the test when the daemon died during it
