@@ -8,6 +8,9 @@
 //   NXDOMAIN with SOA -> spf=none and no DMARC record (dmarc=none);
 //   a CNAME loop -> temperror (a recursive resolver answers SERVFAIL for one; RFC 7208 has
 //       no rule of its own), stated as "CNAME loop".
+// A reply with another message ID, and noise that keeps nothing of the query, cannot be tied to
+// the query: c-ares drops them (RFC 5452 §3) and the lookup times out. Garbage after the
+// right header and question reaches our parser and is a "malformed reply".
 // Timeouts are short (DNSTimeout 1s, MessageTimeout 3s) so the suite stays quick.
 #include <gtest/gtest.h>
 
