@@ -32,15 +32,15 @@ void put32(std::vector<std::uint8_t>& out, std::uint32_t value) {
   put16(out, static_cast<std::uint16_t>(value & 0xffff));
 }
 
-// DNS names compare case-insensitively in ASCII only (RFC 4343); other octets exactly.
 // Lower-case, no trailing dot: the key under which same_name() considers names equal.
 std::string lower_name(std::string_view name) {
   while (!name.empty() && name.back() == '.') name.remove_suffix(1);
   std::string out(name);
-  for (char& c : out) c = lower(c);
+  util::make_lowercase_ascii(out);
   return out;
 }
 
+// DNS names compare case-insensitively in ASCII only (RFC 4343); other octets exactly.
 bool same_name(std::string_view a, std::string_view b) {
   while (!a.empty() && a.back() == '.') a.remove_suffix(1);
   while (!b.empty() && b.back() == '.') b.remove_suffix(1);
