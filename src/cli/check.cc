@@ -3,10 +3,12 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 
 #include "authmilter/cli/cli.h"
 #include "authmilter/config/config.h"
 #include "authmilter/dns/cares_resolver.h"
+#include "authmilter/dns/zone_resolver.h"
 #include "authmilter/mail/address.h"
 #include "authmilter/mail/pra.h"
 #include "authmilter/milter/transaction.h"
@@ -16,7 +18,10 @@ namespace {
 
 constexpr const char* kCheckUsage =
     "usage: authmilter check [-c FILE] --client-ip IP --helo NAME --mail-from ADDR\n"
-    "                        [--rcpt ADDR]... [--json] FILE.eml\n";
+    "                        [--rcpt ADDR]... [--json] [--zone ZONEFILE] FILE.eml\n";
+
+// A zone file for --zone is test or replay data of a few records; beyond this it is a mistake.
+constexpr std::size_t kMaxZoneFileBytes = 16 * 1024 * 1024;
 
 std::string json_string(std::string_view text) {
   std::string out = "\"";
@@ -50,49 +55,180 @@ std::string json_string(std::string_view text) {
   return out + "\"";
 }
 
-std::string json_spf(const spf::CheckResult& r) {
-  return "{\"result\":" + json_string(spf::to_token(r.result)) +
-         ",\"identity\":" + json_string(spf::to_string(r.identity)) +
-         ",\"checked\":" + json_string(r.checked) + ",\"domain\":" + json_string(r.domain) +
-         ",\"comment\":" + json_string(r.comment) +
-         ",\"explanation\":" + json_string(r.explanation) + "}";
+// A small pretty-printing JSON writer: one member a line, two-space indent, members in a
+// fixed order, so `check --json` output diffs well (golden files, tests/data/golden).
+class Json {
+ public:
+  explicit Json(std::ostream& out) : out_(out) {}
+  Json& open(std::string_view key, char bracket) {
+    member(key);
+    out_ << bracket;
+    firsts_.push_back(true);
+    return *this;
+  }
+  Json& close(char bracket) {
+    const bool empty = firsts_.back();
+    firsts_.pop_back();
+    if (!empty) newline();
+    out_ << bracket;
+    return *this;
+  }
+  Json& str(std::string_view key, std::string_view value) {
+    member(key);
+    out_ << json_string(value);
+    return *this;
+  }
+  Json& boolean(std::string_view key, bool value) {
+    member(key);
+    out_ << (value ? "true" : "false");
+    return *this;
+  }
+  Json& number(std::string_view key, long long value) {
+    member(key);
+    out_ << value;
+    return *this;
+  }
+  Json& null(std::string_view key) {
+    member(key);
+    out_ << "null";
+    return *this;
+  }
+  void end() { out_ << "\n"; }
+
+ private:
+  // `key` empty: an array element.
+  void member(std::string_view key) {
+    if (!firsts_.empty()) {
+      if (!firsts_.back()) out_ << ",";
+      firsts_.back() = false;
+      newline();
+    }
+    if (!key.empty()) out_ << json_string(key) << ": ";
+  }
+  void newline() { out_ << "\n" << std::string(2 * firsts_.size(), ' '); }
+
+  std::ostream& out_;
+  std::vector<bool> firsts_;  // per open object/array: no member written yet
+};
+
+void json_spf(Json& j, std::string_view key, const spf::CheckResult& r) {
+  j.open(key, '{')
+      .str("result", spf::to_token(r.result))
+      .str("identity", spf::to_string(r.identity))
+      .str("checked", r.checked)
+      .str("domain", r.domain)
+      .str("comment", r.comment)
+      .str("explanation", r.explanation)
+      .close('}');
 }
 
+void json_dmarc(Json& j, const dmarc::DmarcResult& d) {
+  j.open("dmarc", '{')
+      .str("result", dmarc::to_token(d.result))
+      .str("from_domain", d.from_domain)
+      .str("org_domain", d.org_domain)
+      .str("policy_domain", d.policy_domain)
+      .str("from_problem", d.from_problem == dmarc::FromProblem::kNone
+                               ? std::string_view()
+                               : dmarc::to_string(d.from_problem))
+      .str("p", dmarc::to_token(d.p))
+      .str("sp", dmarc::to_token(d.sp))
+      .boolean("sp_explicit", d.sp_explicit)
+      .str("adkim", dmarc::to_token(d.adkim))
+      .str("aspf", dmarc::to_token(d.aspf))
+      .number("pct", d.pct)
+      .str("requested", dmarc::to_token(d.requested))
+      .boolean("subdomain_policy_applied", d.subdomain_policy_applied)
+      .str("disposition", dmarc::to_token(d.disposition))
+      .boolean("sampled_out", d.sampled_out)
+      .boolean("spf_aligned", d.spf_aligned)
+      .boolean("dkim_aligned", d.dkim_aligned)
+      .str("dkim_aligned_domain", d.dkim_aligned_domain)
+      .str("comment", d.comment)
+      .close('}');
+}
+
+// Every result of the message (SPF, HELO, SenderID, each DKIM signature, DMARC, own domain,
+// BATV), the trusted-relay note, the header edits and the verdict. Only elapsed_ms varies
+// between runs of the same input.
 void print_json(std::ostream& out, const milter::Outcome& o) {
+  const policy::Results& r = o.results;
   const policy::Verdict& v = o.verdict;
-  out << "{\"trust\":" << json_string(milter::to_string(o.trust))
-      << ",\"judged\":" << (o.judged ? "true" : "false")
-      << ",\"authentication_results\":" << json_string(o.auth_results)
-      << ",\"received_spf\":" << json_string(o.received_spf)
-      << ",\"removed_authentication_results\":" << o.remove_ar.size()
-      << ",\"verdict\":{\"action\":" << json_string(config::to_string(v.action))
-      << ",\"check\":" << json_string(v.check) << ",\"smtp_code\":" << json_string(v.smtp_code)
-      << ",\"enhanced_code\":" << json_string(v.enhanced_code)
-      << ",\"reason\":" << json_string(v.reason) << "},\"spf\":{";
-  bool first = true;
-  if (o.results.spf_mail_from) {
-    out << "\"mailfrom\":" << json_spf(*o.results.spf_mail_from);
-    first = false;
-  }
-  if (o.results.spf_helo) out << (first ? "" : ",") << "\"helo\":" << json_spf(*o.results.spf_helo);
-  out << "},\"sender_id\":";
-  if (const auto& sid = o.results.sender_id) {
-    out << "{\"pra\":" << json_string(sid->pra)
-        << ",\"field\":" << json_string(sid->source ? mail::to_field_name(*sid->source) : "")
-        << ",\"why\":" << json_string(sid->why) << ",\"check\":" << json_spf(sid->check) << "}";
+  Json j(out);
+  j.open("", '{')
+      .str("trust", milter::to_string(o.trust))
+      .boolean("judged", o.judged)
+      .str("client_ip", o.client_ip)
+      .str("relay_note", o.relay_note)
+      .str("authentication_results", o.auth_results)
+      .str("received_spf", o.received_spf)
+      .number("removed_authentication_results", static_cast<long long>(o.remove_ar.size()))
+      .boolean("mark", o.add_mark);
+  j.open("verdict", '{')
+      .str("action", config::to_string(v.action))
+      .str("check", v.check)
+      .str("smtp_code", v.smtp_code)
+      .str("enhanced_code", v.enhanced_code)
+      .str("reason", v.reason)
+      .close('}');
+  j.open("spf", '{');
+  if (r.spf_mail_from) json_spf(j, "mailfrom", *r.spf_mail_from);
+  if (r.spf_helo) json_spf(j, "helo", *r.spf_helo);
+  j.close('}');
+  if (const auto& sid = r.sender_id) {
+    j.open("sender_id", '{')
+        .str("pra", sid->pra)
+        .str("field", sid->source ? mail::to_field_name(*sid->source) : "")
+        .str("why", sid->why);
+    json_spf(j, "check", sid->check);
+    j.close('}');
   } else {
-    out << "null";
+    j.null("sender_id");
   }
-  out << ",\"dkim\":[";
-  for (std::size_t i = 0; i < o.results.dkim.size(); ++i) {
-    const dkim::SignatureResult& sig = o.results.dkim[i];
-    out << (i ? "," : "") << "{\"result\":" << json_string(dkim::to_token(sig.result))
-        << ",\"d\":" << json_string(sig.domain) << ",\"i\":" << json_string(sig.identity)
-        << ",\"s\":" << json_string(sig.selector) << ",\"a\":" << json_string(sig.algorithm)
-        << ",\"b\":" << json_string(sig.b_prefix) << ",\"key_bits\":" << sig.key_bits
-        << ",\"comment\":" << json_string(sig.comment) << "}";
+  j.boolean("dkim_checked", r.dkim_checked);
+  j.open("dkim", '[');
+  for (const dkim::SignatureResult& sig : r.dkim) {
+    j.open("", '{')
+        .str("result", dkim::to_token(sig.result))
+        .str("d", sig.domain)
+        .str("i", sig.identity)
+        .str("s", sig.selector)
+        .str("a", sig.algorithm)
+        .str("b", sig.b_prefix)
+        .number("key_bits", sig.key_bits)
+        .boolean("dnssec", sig.dnssec)
+        .boolean("test_key", sig.test_key)
+        .str("comment", sig.comment)
+        .close('}');
   }
-  out << "],\"elapsed_ms\":" << o.elapsed.count() << "}\n";
+  j.close(']').number("dkim_skipped", static_cast<long long>(r.dkim_skipped));
+  if (r.dmarc) {
+    json_dmarc(j, *r.dmarc);
+  } else {
+    j.null("dmarc");
+  }
+  if (const auto& own = r.own_domain) {
+    j.open("own_domain", '{')
+        .str("domain", own->domain)
+        .str("field", own->field)
+        .str("approved_by", own->approved_by)
+        .boolean("temporary", own->temporary)
+        .boolean("spoof", own->spoof)
+        .close('}');
+  } else {
+    j.null("own_domain");
+  }
+  j.open("batv", '{')
+      .str("new_mail_from", o.new_mail_from)
+      .number("untagged_recipients", static_cast<long long>(o.untagged_recipients.size()))
+      .number("refused_recipients", static_cast<long long>(o.batv_refused))
+      .close('}');
+  if (r.internal_error) {
+    j.str("internal_error", r.internal_error_detail);
+  } else {
+    j.null("internal_error");
+  }
+  j.number("elapsed_ms", o.elapsed.count()).close('}').end();
 }
 
 void print_text(std::ostream& out, const milter::Outcome& o, const config::Config& config) {
@@ -110,6 +246,33 @@ void print_text(std::ostream& out, const milter::Outcome& o, const config::Confi
   }
   if (!o.verdict.reason.empty()) out << " " << o.verdict.reason;
   out << "\n";
+}
+
+// --zone: every lookup answered from the zone file (dns/zone_resolver.h format, fault
+// directives included) instead of the network, to replay a verdict offline or run the golden
+// files; otherwise the configured DNS servers.
+std::unique_ptr<dns::Resolver> check_resolver(const config::Config& cfg,
+                                              const std::string& zone_file) {
+  if (zone_file.empty()) {
+    return std::make_unique<dns::CaresResolver>(
+        dns::CaresOptions{cfg.dns_servers, cfg.dns_timeout, 2, cfg.cache_size, cfg.cache_max_ttl});
+  }
+  std::ifstream in(zone_file, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read zone file " + zone_file);
+  std::string text(kMaxZoneFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxZoneFileBytes) {
+    throw std::runtime_error("zone file " + zone_file + " is larger than " +
+                             std::to_string(kMaxZoneFileBytes) + " bytes");
+  }
+  auto zone = std::make_unique<dns::ZoneResolver>();
+  try {
+    zone->load(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("zone file " + zone_file + ": " + e.what());
+  }
+  return zone;
 }
 
 }  // namespace
@@ -130,8 +293,8 @@ ParsedMessage parse_message(std::string_view raw) {
   while (next_line(line)) {
     if (line.empty()) break;  // end of headers
     if ((line.front() == ' ' || line.front() == '\t') && !message.headers.empty()) {
-      message.headers.back().second += "\r\n";  // folding kept, as an MTA passes it on
-      message.headers.back().second += line;
+      message.headers.back().raw_value += "\r\n";  // folding kept, as an MTA passes it on
+      message.headers.back().raw_value += line;
       continue;
     }
     const std::size_t colon = line.find(':');
@@ -140,8 +303,8 @@ ParsedMessage parse_message(std::string_view raw) {
       pos -= line.size() + 1;
       break;
     }
-    message.headers.emplace_back(std::string(line.substr(0, colon)),
-                                 std::string(line.substr(colon + 1)));
+    message.headers.push_back(
+        {std::string(line.substr(0, colon)), std::string(line.substr(colon + 1))});
   }
   if (pos < raw.size()) message.body = std::string(raw.substr(pos));
   return message;
@@ -149,7 +312,7 @@ ParsedMessage parse_message(std::string_view raw) {
 
 int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string config_path;
-  std::string client_ip, helo, mail_from, file;
+  std::string client_ip, helo, mail_from, file, zone_file;
   std::vector<std::string> rcpts;
   bool json = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -172,6 +335,8 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
       std::string r;
       ok = value(r);
       rcpts.push_back(r);
+    } else if (a == "--zone") {
+      ok = value(zone_file);
     } else if (a == "--json") {
       json = true;
     } else if (!a.empty() && a[0] == '-' && a != "-") {
@@ -224,8 +389,8 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
   }
 
   try {
-    dns::CaresResolver resolver(
-        dns::CaresOptions{cfg.dns_servers, cfg.dns_timeout, 2, cfg.cache_size, cfg.cache_max_ttl});
+    const std::unique_ptr<dns::Resolver> resolver_owner = check_resolver(cfg, zone_file);
+    dns::Resolver& resolver = *resolver_owner;
     spf::Checker checker(resolver, spf::CheckerOptions{cfg.authserv_id});
     const dkim::Library dkim_library(resolver, dkim_options(cfg));
     const std::unique_ptr<dmarc::OrgDomainFinder> org_domains = load_public_suffixes(cfg);
@@ -252,7 +417,8 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
       }
     }
     const ParsedMessage message = parse_message(raw);
-    for (const auto& [name, value] : message.headers) txn.add_header(name, value, true);
+    for (const mail::HeaderField& field : message.headers)
+      txn.add_header(field.name, field.raw_value, true);
     txn.end_of_headers();
     txn.add_body(message.body);
     const milter::Outcome outcome = txn.finish();

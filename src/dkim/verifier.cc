@@ -579,13 +579,11 @@ Verifier::Verifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Verifier::~Verifier() = default;
 
-void Verifier::header(std::string_view name, std::string_view value) {
-  std::string field;
-  field.reserve(name.size() + 2 + value.size());
-  field.append(name);
-  field.append(": ");
-  field.append(value);
-  impl_->header_field(field);
+void Verifier::header(const mail::HeaderField& field) {
+  std::string text;
+  text.reserve(field.name.size() + 1 + field.raw_value.size());
+  text.append(field.name).append(":").append(field.raw_value);
+  impl_->header_field(text);
 }
 
 void Verifier::header_field(std::string_view field) { impl_->header_field(field); }

@@ -77,10 +77,10 @@ FromDomain from_domain(std::span<const std::string_view> from_values) {
   return out;
 }
 
-FromDomain from_domain_in(const std::vector<std::pair<std::string, std::string>>& headers) {
+FromDomain from_domain_in(std::span<const mail::HeaderField> headers) {
   std::vector<std::string_view> values;
-  for (const auto& [name, value] : headers) {
-    if (is_from_field(name)) values.emplace_back(value);
+  for (const mail::HeaderField& field : headers) {
+    if (is_from_field(field.name)) values.push_back(field.value());
   }
   return from_domain(values);
 }

@@ -62,7 +62,7 @@ Pra extract_pra(std::span<const HeaderField> headers) {
   std::size_t from = kNone, froms = 0;      // step 4
   for (std::size_t i = 0; i < headers.size(); ++i) {
     const std::string_view name = headers[i].name;
-    const bool filled = non_empty(headers[i].value);
+    const bool filled = non_empty(headers[i].value());
     if (is_field(name, "Received") || is_field(name, "Return-Path")) {
       // Trace fields count whatever their content: they only mark a block boundary.
       if (resent_from != kNone) trace_after_resent_from = true;
@@ -111,7 +111,7 @@ Pra extract_pra(std::span<const HeaderField> headers) {
 
   // Step 5: the selected field must hold exactly one mailbox with a domain name.
   const std::string field(to_field_name(*out.source));
-  const AddressList list = parse_address_list(headers[out.index].value);
+  const AddressList list = parse_address_list(headers[out.index].value());
   if (!list.ok) {
     out.error = field + " is unparsable: " + list.error;
   } else if (list.mailboxes.size() != 1) {
@@ -123,13 +123,6 @@ Pra extract_pra(std::span<const HeaderField> headers) {
     out.mailbox = list.mailboxes[0];
   }
   return out;
-}
-
-Pra extract_pra(const std::vector<std::pair<std::string, std::string>>& headers) {
-  std::vector<HeaderField> fields;
-  fields.reserve(headers.size());
-  for (const auto& [name, value] : headers) fields.push_back({name, value});
-  return extract_pra(std::span<const HeaderField>(fields));
 }
 
 }  // namespace authmilter::mail

@@ -2,16 +2,22 @@
 
 namespace authmilter::milter {
 
+HandlerSpec DkimHandler::spec() {
+  return {"dkim",
+          {},
+          [](const Services& services, const Session&, Trust trust) {
+            return trust == Trust::kUntrusted && services.dkim != nullptr;
+          },
+          []() -> std::unique_ptr<Handler> { return std::make_unique<DkimHandler>(); }};
+}
+
 void DkimHandler::on_envfrom(Transaction& txn) {
+  txn.results().dkim_checked = true;
   verifier_ = txn.services().dkim->start_message(txn.queue_id(), txn.deadline(), txn.cancel_flag());
 }
 
-void DkimHandler::on_header(Transaction& txn, std::string_view name, std::string_view value,
-                            std::string_view raw_value) {
-  std::string field;
-  field.reserve(name.size() + 1 + raw_value.size());
-  field.append(name).append(":").append(raw_value);
-  verifier_->header_field(field);
+void DkimHandler::on_header(Transaction& txn, const mail::HeaderField& field) {
+  verifier_->header(field);
 }
 
 void DkimHandler::on_eoh(Transaction& txn) { verifier_->end_of_headers(); }

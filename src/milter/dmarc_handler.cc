@@ -5,12 +5,17 @@
 
 namespace authmilter::milter {
 
+HandlerSpec DmarcHandler::spec() {
+  return {"dmarc",
+          {"spf", "dkim", "trusted-results"},
+          [](const Services& services, const Session&, Trust trust) {
+            return trust == Trust::kUntrusted && services.dmarc != nullptr;
+          },
+          []() -> std::unique_ptr<Handler> { return std::make_unique<DmarcHandler>(); }};
+}
+
 void DmarcHandler::on_eoh(Transaction& txn) {
-  std::vector<std::string_view> from_values;
-  for (const Header& header : txn.headers()) {
-    if (dmarc::is_from_field(header.name)) from_values.push_back(header.value);
-  }
-  const dmarc::FromDomain from = dmarc::from_domain(from_values);
+  const dmarc::FromDomain& from = txn.pending().from;
   const auto& ignored = txn.services().config.ignore_dmarc_for;
   if (from.ok && std::find(ignored.begin(), ignored.end(), from.domain) != ignored.end()) {
     return;  // the admin exempted this From: domain: no lookups, no dmarc= entry

@@ -17,20 +17,23 @@ bool is_own_domain(std::string_view domain, const std::vector<std::string>& own_
   return false;
 }
 
+HandlerSpec OwnDomainHandler::spec() {
+  return {"own-domain",
+          {"dkim", "trusted-results"},
+          [](const Services&, const Session&, Trust trust) { return trust == Trust::kUntrusted; },
+          []() -> std::unique_ptr<Handler> { return std::make_unique<OwnDomainHandler>(); }};
+}
+
 void OwnDomainHandler::on_eoh(Transaction& txn) {
   const config::Config& cfg = txn.services().config;
   if (cfg.own_domains.empty()) return;
 
-  std::vector<std::string_view> from_values;
-  for (const Header& header : txn.headers()) {
-    if (dmarc::is_from_field(header.name)) from_values.push_back(header.value);
-  }
   policy::OwnDomainResult claim;
-  if (const dmarc::FromDomain from = dmarc::from_domain(from_values);
+  if (const dmarc::FromDomain& from = txn.pending().from;
       from.ok && is_own_domain(from.domain, cfg.own_domains)) {
     claim.domain = from.domain;
     claim.field = "From";
-  } else if (const mail::Pra pra = mail::extract_pra(txn.headers());
+  } else if (const mail::Pra& pra = txn.pending().pra;
              pra.ok && is_own_domain(pra.mailbox.domain, cfg.own_domains)) {
     claim.domain = pra.mailbox.domain;
     claim.field = std::string(mail::to_field_name(*pra.source));

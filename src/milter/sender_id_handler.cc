@@ -29,13 +29,20 @@ std::optional<policy::SenderIdResult> run_check(const spf::Checker& checker,
 
 }  // namespace
 
+HandlerSpec SenderIdHandler::spec() {
+  return {"sender-id",
+          {"spf"},
+          [](const Services&, const Session&, Trust trust) { return trust == Trust::kUntrusted; },
+          []() -> std::unique_ptr<Handler> { return std::make_unique<SenderIdHandler>(); }};
+}
+
 void SenderIdHandler::on_eoh(Transaction& txn) {
   const config::SenderIdMode mode = txn.services().config.sender_id;
   if (mode == config::SenderIdMode::kOff) return;
 
   policy::SenderIdResult base;
   base.check.identity = spf::Identity::kPra;
-  const mail::Pra pra = mail::extract_pra(txn.headers());
+  const mail::Pra& pra = txn.pending().pra;
   base.source = pra.source;
   if (pra.ok) {
     base.pra = pra.mailbox.address();

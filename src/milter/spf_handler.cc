@@ -37,6 +37,13 @@ spf::CheckResult collect_spf(const std::shared_future<spf::CheckResult>& pending
   return timed_out;
 }
 
+HandlerSpec SpfHandler::spec() {
+  return {"spf",
+          {},
+          [](const Services&, const Session&, Trust trust) { return trust == Trust::kUntrusted; },
+          []() -> std::unique_ptr<Handler> { return std::make_unique<SpfHandler>(); }};
+}
+
 SpfHandler::~SpfHandler() {
   // std::async futures join in their destructors; the Transaction has set the cancel flag,
   // so the tasks return within one wait slice.

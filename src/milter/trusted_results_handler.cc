@@ -25,14 +25,23 @@ std::optional<Result> from_token(std::string_view token, std::initializer_list<R
 
 }  // namespace
 
-void TrustedResultsHandler::on_header(Transaction& txn, std::string_view name,
-                                      std::string_view value, std::string_view) {
+HandlerSpec TrustedResultsHandler::spec() {
+  return {"trusted-results",
+          {"spf", "dkim"},
+          [](const Services& services, const Session& session, Trust trust) {
+            return trust == Trust::kUntrusted && session.trusted_relay &&
+                   !services.config.trusted_authserv_ids.empty();
+          },
+          []() -> std::unique_ptr<Handler> { return std::make_unique<TrustedResultsHandler>(); }};
+}
+
+void TrustedResultsHandler::on_header(Transaction& txn, const mail::HeaderField& field) {
   if (trusted_ || !txn.session().trusted_relay ||
-      !mail::iequals_ascii(name, "Authentication-Results")) {
+      !mail::iequals_ascii(field.name, "Authentication-Results")) {
     return;
   }
   const auto& ids = txn.services().config.trusted_authserv_ids;
-  auto parsed = mail::parse_authentication_results(value);
+  auto parsed = mail::parse_authentication_results(field.value());
   // RFC 8601 defines version 1 only: a later version's results may mean something else.
   if (!parsed || (!parsed->version.empty() && parsed->version != "1")) return;
   for (const std::string& id : ids) {

@@ -151,6 +151,10 @@ Verdict decide(const Results& results, const config::Config& config, std::string
                                    "Message claims to be from " + own->domain +
                                        " but does not come from its approved senders"));
   }
+  // A bad bounce recipient whose BATVFail is mark or quarantine acts on the whole message.
+  if (const auto& batv = results.batv; batv && batv->deferred) {
+    candidates.push_back(batv_verdict(config, batv->deferred_recipient, batv->deferred_status));
+  }
   Verdict verdict;  // accept
   for (auto& c : candidates) {
     if (severity(c.action) > severity(verdict.action)) verdict = std::move(c);

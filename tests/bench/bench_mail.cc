@@ -103,10 +103,10 @@ BENCHMARK(BM_AddressListTenMailboxes);
 
 void BM_PraExtraction(benchmark::State& state) {
   const Message message = typical_message(0);
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<mail::HeaderField> headers;
   for (const auto& field : message.fields) {
     const std::size_t colon = field.find(':');
-    headers.emplace_back(field.substr(0, colon), field.substr(colon + 2));
+    headers.push_back({field.substr(0, colon), field.substr(colon + 1)});
   }
   const mail::Pra first = mail::extract_pra(headers);
   if (!first.ok || first.mailbox.address() != "alice@example.org") {

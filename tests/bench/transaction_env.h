@@ -48,7 +48,7 @@ class TransactionEnv {
   std::unique_ptr<dmarc::Evaluator> dmarc_;
   std::unique_ptr<milter::Services> services_;
   milter::Session session_;
-  std::vector<std::pair<std::string, std::string>> headers_;
+  std::vector<mail::HeaderField> headers_;
   std::string body_;
   std::size_t signatures_ = 0;
   std::size_t message_bytes_ = 0;

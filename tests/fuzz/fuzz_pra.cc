@@ -38,29 +38,27 @@ std::string_view trim_wsp_right(std::string_view text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace authmilter;
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<mail::HeaderField> headers;
   for (std::string_view line : fuzz::split(fuzz::as_text(data, size), '\n')) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (!line.empty() && (line[0] == ' ' || line[0] == '\t') && !headers.empty()) {
-      headers.back().second += "\r\n";
-      headers.back().second += line;
+      headers.back().raw_value += "\r\n";
+      headers.back().raw_value += line;
       continue;
     }
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
-      headers.emplace_back(std::string(line), "");
+      headers.push_back({std::string(line), ""});
       continue;
     }
-    std::string_view value = line.substr(colon + 1);
-    if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
-    headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+    headers.push_back({std::string(line.substr(0, colon)), std::string(line.substr(colon + 1))});
   }
 
   const mail::Pra pra = mail::extract_pra(headers);
   if (pra.ok) {
     FUZZ_CHECK(pra.source.has_value());
     FUZZ_CHECK(pra.index < headers.size());
-    FUZZ_CHECK(iequals(trim_wsp_right(headers[pra.index].first), mail::to_field_name(*pra.source)));
+    FUZZ_CHECK(iequals(trim_wsp_right(headers[pra.index].name), mail::to_field_name(*pra.source)));
     FUZZ_CHECK(!pra.mailbox.domain.empty());
     FUZZ_CHECK(pra.mailbox.domain.front() != '[');  // a domain name, not a literal
   } else {

@@ -318,10 +318,12 @@ std::vector<SignatureResult> verify(Verifier& verifier, const Message& message, 
       verifier.header_field(field);
       continue;
     }
+    // As the milter passes it: the value without its leading space, which the Transaction
+    // puts back as one space (no SMFIP_HDR_LEADSPC).
     std::size_t colon = field.find(':');
     std::string_view value = std::string_view(field).substr(colon + 1);
     while (!value.empty() && is_wsp(value.front())) value.remove_prefix(1);
-    verifier.header(field.substr(0, colon), value);
+    verifier.header({field.substr(0, colon), " " + std::string(value)});
   }
   verifier.end_of_headers();
   std::string_view body = message.body;

@@ -13,16 +13,16 @@ TEST(ParseMessageTest, SplitsHeadersAndBodyWithCrlf) {
   const ParsedMessage m =
       parse_message("From: a@b.example\r\nSubject: hi\r\n there\r\n\r\nbody line\r\n");
   ASSERT_EQ(m.headers.size(), 2u);
-  EXPECT_EQ(m.headers[0].first, "From");
-  EXPECT_EQ(m.headers[0].second, " a@b.example");
-  EXPECT_EQ(m.headers[1].second, " hi\r\n there");  // folding kept as an MTA passes it
+  EXPECT_EQ(m.headers[0].name, "From");
+  EXPECT_EQ(m.headers[0].raw_value, " a@b.example");
+  EXPECT_EQ(m.headers[1].raw_value, " hi\r\n there");  // folding kept as an MTA passes it
   EXPECT_EQ(m.body, "body line\r\n");
 }
 
 TEST(ParseMessageTest, AcceptsLfAndNoBody) {
   const ParsedMessage m = parse_message("To: x@y\nX-A:no-space\n");
   ASSERT_EQ(m.headers.size(), 2u);
-  EXPECT_EQ(m.headers[1].second, "no-space");
+  EXPECT_EQ(m.headers[1].raw_value, "no-space");
   EXPECT_TRUE(m.body.empty());
 }
 

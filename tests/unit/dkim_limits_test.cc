@@ -125,9 +125,8 @@ TEST_F(DkimLimitsTest, NulBytesDropTheFieldAndMakeASignatureMalformed) {
   Message message = signed_sample();
   auto verifier = start();
   for (const auto& field : message.fields) verifier->header_field(field);
-  verifier->header("X-Nul", std::string_view("a\0b", 3));
-  verifier->header("DKIM-Signature",
-                   std::string_view("v=1; d=nul.example; s=x; b=ZZZZZZZZZZ\0", 38));
+  verifier->header({"X-Nul", std::string(" a\0b", 4)});
+  verifier->header({"DKIM-Signature", std::string(" v=1; d=nul.example; s=x; b=ZZZZZZZZZZ\0", 39)});
   verifier->body(message.body);
   auto results = verifier->finish();
   ASSERT_EQ(results.size(), 2u);
@@ -144,16 +143,16 @@ TEST_F(DkimLimitsTest, OddFieldsAndCallOrderDoNotCrash) {
   auto verifier = start();
   verifier->header_field("");
   verifier->header_field("no colon at all");
-  verifier->header("", "empty name");
-  verifier->header("X-\xff\x01", "8-bit name");
-  verifier->header("X-Empty", "");
+  verifier->header({"", " empty name"});
+  verifier->header({"X-\xff\x01", " 8-bit name"});
+  verifier->header({"X-Empty", " "});
   verifier->header_field(":");
   for (const auto& field : message.fields) verifier->header_field(field);
   // body() before end_of_headers() ends the headers itself.
   verifier->body("");
   verifier->body(message.body);
-  verifier->header("X-Late", "after the body");  // ignored
-  verifier->end_of_headers();                    // ignored, already done
+  verifier->header({"X-Late", " after the body"});  // ignored
+  verifier->end_of_headers();                       // ignored, already done
   auto results = verifier->finish();
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].result, Result::kPass) << results[0].comment;

@@ -40,11 +40,12 @@ class TransactionTest : public ::testing::Test {
     session_.helo = "mail.helo.example";
   }
 
-  Outcome run(std::string mail_from, std::vector<Header> headers = {}, bool authenticated = false) {
+  Outcome run(std::string mail_from, std::vector<mail::HeaderField> headers = {},
+              bool authenticated = false) {
     const Services services{cfg_, zone_, checker_};
     Transaction txn(services, session_, std::move(mail_from), authenticated);
     txn.set_queue_id("4ABCD");
-    for (const auto& h : headers) txn.add_header(h.name, h.value);
+    for (const auto& h : headers) txn.add_header(h.name, h.raw_value);
     txn.end_of_headers();
     txn.add_body("hello\r\n");
     return txn.finish();
@@ -330,7 +331,7 @@ TEST_F(TransactionTest, BatvTagsOurSendersAndRefusesUntaggedBounces) {
 TEST_F(TransactionTest, TrustedAuthservIdResultsAreReusedOnlyFromTrustedRelays) {
   cfg_.trusted_relays = *config::CidrList::parse("10.0.0.0/8");
   cfg_.trusted_authserv_ids = {"edge.ourcorp.example"};
-  const std::vector<Header> headers{
+  const std::vector<mail::HeaderField> headers{
       {"Authentication-Results",
        "edge.ourcorp.example; spf=pass smtp.mailfrom=bob@fail.example;\r\n\tdkim=pass "
        "header.d=fail.example header.s=sel header.b=AbCdEfGh"},
@@ -360,11 +361,11 @@ TEST_F(TransactionTest, ReceivedSpfOnlyWhenConfigured) {
 TEST_F(TransactionTest, HeadersKeptUpToMaxHeaderBytesOnly) {
   cfg_.max_header_bytes = 1024;
   const std::string value(400, 'x');
-  std::vector<Header> headers(4, Header{"X-Big", value});
+  std::vector<mail::HeaderField> headers(4, mail::HeaderField{"X-Big", value});
   headers.push_back({"Authentication-Results", "mx.test.example; spf=pass"});
   const Services services{cfg_, zone_, checker_};
   Transaction txn(services, session_, "alice@pass.example", false);
-  for (const auto& h : headers) txn.add_header(h.name, h.value);
+  for (const auto& h : headers) txn.add_header(h.name, h.raw_value);
   EXPECT_EQ(txn.headers().size(), 2u);  // 2 * ~410 bytes fit in 1024, the third does not
   EXPECT_TRUE(txn.headers_truncated());
   const Outcome o = txn.finish();
@@ -531,6 +532,30 @@ TEST_F(TransactionDkimDmarcTest, IgnoreDmarcForSkipsTheDomain) {
   EXPECT_EQ(o.auth_results.find("dmarc="), std::string::npos) << o.auth_results;
   EXPECT_EQ(o.verdict.action, Action::kAccept);
   EXPECT_EQ(zone_.query_count("_dmarc.football.example.com", dns::RrType::kTxt), 0u);
+}
+
+}  // namespace
+}  // namespace authmilter::milter
+
+namespace authmilter::milter {
+namespace {
+
+// BATVFail mark: the bad bounce recipient is kept and the whole message is marked at its end.
+TEST_F(TransactionTest, BatvFailMarkActsOnTheMessage) {
+  const mail::BatvKey key("unit-test-secret-0123456789");
+  cfg_.own_domains = {"ourcorp.example"};
+  cfg_.batv_fail = Action::kMark;
+  const Services services{cfg_, zone_, checker_, nullptr, nullptr, &key};
+  Transaction txn(services, session_, "", false);
+  EXPECT_FALSE(txn.add_recipient("<alice@ourcorp.example>"));
+  EXPECT_EQ(txn.take_recipient_log().size(), 1u);
+  const Outcome o = txn.finish();
+  EXPECT_EQ(o.verdict.action, Action::kMark);
+  EXPECT_EQ(o.verdict.check, "batv-fail");
+  EXPECT_TRUE(o.add_mark);
+  ASSERT_TRUE(o.results.batv);
+  EXPECT_EQ(o.results.batv->refused, 1u);
+  EXPECT_NE(o.summary.find("rcpts=1"), std::string::npos) << o.summary;
 }
 
 }  // namespace

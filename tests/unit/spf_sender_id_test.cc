@@ -309,7 +309,7 @@ TEST_F(SenderIdTest, PhishingScenarioPraFails) {
   EXPECT_EQ(envelope.comment, "domain of x@zebuzez.test does not provide an SPF record");
   EXPECT_FALSE(is_authoritative(envelope.result));  // so the PRA check runs
 
-  const std::vector<std::pair<std::string, std::string>> headers = {
+  const std::vector<mail::HeaderField> headers = {
       {"Received", "from [203.0.113.7] by mx.example.net"},
       {"From", "IT Security <it-security@state.example>"},
       {"To", "staff@state.example"},
@@ -336,8 +336,8 @@ TEST_F(SenderIdTest, MarketingScenarioSpfPassIsFinal) {
   // Authoritative: the policy must not run the PRA check (it would fail, which is exactly why
   // it must not run).
   EXPECT_TRUE(is_authoritative(envelope.result));
-  const mail::Pra identity = mail::extract_pra(std::vector<std::pair<std::string, std::string>>{
-      {"From", "State Newsletter <news@state.example>"}});
+  const mail::Pra identity = mail::extract_pra(
+      std::vector<mail::HeaderField>{{"From", "State Newsletter <news@state.example>"}});
   ASSERT_TRUE(identity.ok) << identity.error;
   EXPECT_EQ(pra(kBigcommsIp, identity.mailbox.address()).result, Result::kFail);
 }
@@ -348,7 +348,7 @@ state.example TXT "v=spf1 ip4:198.51.100.0/24 -all"
 forwarder.example TXT "spf2.0/pra ip4:192.0.2.77 -all"
 forwarder.example TXT "v=spf1 -all"
 )");
-  const std::vector<std::pair<std::string, std::string>> headers = {
+  const std::vector<mail::HeaderField> headers = {
       {"Resent-From", "Forwarding Service <fwd@forwarder.example>"},
       {"Resent-Date", "Mon, 1 Jan 2024 10:00:00 +0000"},
       {"Received", "from mail.state.example by relay.forwarder.example"},

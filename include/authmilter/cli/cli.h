@@ -22,6 +22,7 @@
 #include "authmilter/config/config.h"
 #include "authmilter/dkim/verifier.h"
 #include "authmilter/dmarc/org_domain.h"
+#include "authmilter/mail/header.h"
 
 namespace authmilter::cli {
 
@@ -43,11 +44,12 @@ int main_with_args(const std::vector<std::string>& args, std::ostream& out, std:
 // `authmilter check ...` with the arguments after "check".
 int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
-// Splits a message into headers (name, and the value exactly as after the colon, folding
-// kept, as libmilter passes it with SMFIP_HDR_LEADSPC) and the body; accepts CRLF or LF line ends.
-// `check` feeds these to a Transaction exactly as the milter callbacks do.
+// Splits a message into header fields (mail/header.h: the value exactly as after the colon,
+// folding kept as CRLF + WSP, as libmilter passes it with SMFIP_HDR_LEADSPC) and the body;
+// accepts CRLF or LF line ends. `check` feeds these to a Transaction exactly as the milter
+// callbacks do.
 struct ParsedMessage {
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<mail::HeaderField> headers;
   std::string body;
 };
 ParsedMessage parse_message(std::string_view raw);

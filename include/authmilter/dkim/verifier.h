@@ -58,6 +58,7 @@
 
 #include "authmilter/dkim/dkim.h"
 #include "authmilter/dns/resolver.h"
+#include "authmilter/mail/header.h"
 
 namespace authmilter::dkim {
 
@@ -115,11 +116,11 @@ class Verifier {
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;
 
-  // One header field as the milter passes it: `value` without the leading space, folds as
-  // CRLF (or LF) + WSP. Fed as "name: value".
-  void header(std::string_view name, std::string_view value);
+  // One header field (mail/header.h), fed as "name:raw_value" (original spacing kept, folds
+  // as CRLF or LF + WSP).
+  void header(const mail::HeaderField& field);
   // One whole header field exactly as in the message ("Name:value", no final CRLF), for
-  // callers that keep the original spacing (SMFIP_HDR_LEADSPC) and for tests.
+  // tests and fuzzers that hold the message text.
   void header_field(std::string_view field);
   // End of headers: libopendkim's dkim_eoh, then the key lookups start. Called by body()
   // or finish() when the caller did not.

@@ -50,6 +50,7 @@
 #include "authmilter/dmarc/org_domain.h"
 #include "authmilter/dmarc/record.h"
 #include "authmilter/dns/resolver.h"
+#include "authmilter/mail/header.h"
 #include "authmilter/spf/spf.h"
 
 namespace authmilter::dmarc {
@@ -83,8 +84,8 @@ struct FromDomain {
 
 // `from_values`: the values of every From: field of the message, in order (unfolded or not).
 FromDomain from_domain(std::span<const std::string_view> from_values);
-// The same over (name, value) header pairs; names compare case-insensitively.
-FromDomain from_domain_in(const std::vector<std::pair<std::string, std::string>>& headers);
+// The same over a message's header fields; names compare case-insensitively.
+FromDomain from_domain_in(std::span<const mail::HeaderField> headers);
 bool is_from_field(std::string_view name);  // "From", any case
 
 // Identifier alignment of two domains (RFC 7489 §3.1): strict = the same name, relaxed = the

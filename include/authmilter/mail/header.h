@@ -1,6 +1,11 @@
-// authmilter::mail — small header-field helpers shared by the A-R writer/reader and the
-// address helpers.
+// authmilter::mail — the header field of a message, and small helpers shared by the A-R
+// writer/reader and the address helpers.
 //
+// HeaderField: the one representation of a header field everywhere (milter Transaction,
+//   handlers, PRA, DMARC From:, DKIM feed, `check`'s message reader): the name without the
+//   colon, and the value exactly as after the colon (leading whitespace and folding kept,
+//   which DKIM's simple canonicalization needs, RFC 6376 §3.4.1); value() is that without
+//   the leading whitespace, what every other reader wants.
 // unfold(): RFC 5322 §2.2.3 unfolding. CRLF (or a bare LF, as libmilter and Postfix hand
 //   values over with LF line ends) followed by WSP becomes that WSP; a CR or LF anywhere else
 //   is dropped, so the result is one line and can never start a new header field.
@@ -19,6 +24,17 @@
 #include "authmilter/util/utf8.h"
 
 namespace authmilter::mail {
+
+struct HeaderField {
+  std::string name;       // without the colon
+  std::string raw_value;  // exactly as after the colon: leading whitespace and folding kept
+  // raw_value without its leading SP/HTAB (folding inside kept).
+  std::string_view value() const {
+    std::string_view v = raw_value;
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    return v;
+  }
+};
 
 std::string unfold(std::string_view value);
 

@@ -16,7 +16,8 @@
 //   "Non-empty" (RFC 4407 §2): the value holds something other than whitespace (SP, HTAB,
 //   CR, LF); an empty or blank field counts as absent. A value holding only a comment is
 //   not blank: it is selected and then fails step 5.
-// Input: field names without the colon (compared case-insensitively, trailing WSP ignored,
+// Input: HeaderFields (mail/header.h): field names without the colon (compared case-insensitively,
+// trailing WSP ignored,
 //   as RFC 5322 §4.5 obsolete syntax allows "From :"); values as the MTA passes them, folding
 //   (CRLF WSP, or bare LF) kept.
 // Result: the mailbox (display name, local part as written, lower-cased domain) and which
@@ -34,6 +35,7 @@
 #include <vector>
 
 #include "authmilter/mail/address_list.h"
+#include "authmilter/mail/header.h"
 
 namespace authmilter::mail {
 
@@ -43,11 +45,6 @@ enum class PraSource { kResentSender, kResentFrom, kSender, kFrom };
 std::string_view to_ptype_property(PraSource source);
 // "Resent-Sender", "Resent-From", "Sender", "From".
 std::string_view to_field_name(PraSource source);
-
-struct HeaderField {
-  std::string_view name;   // without the colon
-  std::string_view value;  // without the leading space; folding kept
-};
 
 struct Pra {
   bool ok = false;
@@ -62,20 +59,5 @@ struct Pra {
 };
 
 Pra extract_pra(std::span<const HeaderField> headers);
-
-// The same over (name, value) pairs.
-Pra extract_pra(const std::vector<std::pair<std::string, std::string>>& headers);
-
-// The same over any container of structs with `name` and `value` members (milter::Header).
-template <typename Container>
-requires requires(const typename Container::value_type& h) {
-  HeaderField{std::string_view(h.name), std::string_view(h.value)};
-}
-Pra extract_pra(const Container& headers) {
-  std::vector<HeaderField> fields;
-  fields.reserve(headers.size());
-  for (const auto& h : headers) fields.push_back({h.name, h.value});
-  return extract_pra(std::span<const HeaderField>(fields));
-}
 
 }  // namespace authmilter::mail

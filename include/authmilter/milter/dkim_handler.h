@@ -16,9 +16,10 @@ namespace authmilter::milter {
 
 class DkimHandler final : public Handler {
  public:
+  // Declared order (handler.h): none.
+  static HandlerSpec spec();
   void on_envfrom(Transaction& txn) override;
-  void on_header(Transaction& txn, std::string_view name, std::string_view value,
-                 std::string_view raw_value) override;
+  void on_header(Transaction& txn, const mail::HeaderField& field) override;
   void on_eoh(Transaction& txn) override;
   void on_body(Transaction& txn, std::string_view chunk) override;
   void on_eom(Transaction& txn) override;

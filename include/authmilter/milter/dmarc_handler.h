@@ -18,6 +18,8 @@ namespace authmilter::milter {
 
 class DmarcHandler final : public Handler {
  public:
+  // Declared order (handler.h): after spf, dkim and trusted-results, whose results it reads.
+  static HandlerSpec spec();
   void on_eoh(Transaction& txn) override;
   void on_eom(Transaction& txn) override;
 

@@ -27,6 +27,8 @@ bool is_own_domain(std::string_view domain, const std::vector<std::string>& own_
 
 class OwnDomainHandler final : public Handler {
  public:
+  // Declared order (handler.h): after dkim and trusted-results (an aligned DKIM pass approves).
+  static HandlerSpec spec();
   void on_eoh(Transaction& txn) override;
   void on_eom(Transaction& txn) override;
 

@@ -22,6 +22,8 @@ namespace authmilter::milter {
 
 class SenderIdHandler final : public Handler {
  public:
+  // Declared order (handler.h): after spf, whose result it waits for.
+  static HandlerSpec spec();
   void on_eoh(Transaction& txn) override;
   void on_eom(Transaction& txn) override;
 

@@ -23,6 +23,8 @@ spf::CheckResult collect_spf(const std::shared_future<spf::CheckResult>& pending
 
 class SpfHandler final : public Handler {
  public:
+  // Declared order (handler.h): none.
+  static HandlerSpec spec();
   ~SpfHandler() override;
   void on_envfrom(Transaction& txn) override;
   // For a trusted relay the client to judge is known only here (Received: chain).

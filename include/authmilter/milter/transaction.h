@@ -5,8 +5,15 @@
 //   offline `check` command both drive, stage by stage: envfrom → header* → eoh → body* → eom.
 //   Nothing here calls libmilter: finish() returns an Outcome (header edits + verdict) that
 //   milter/callbacks.cc applies, or that `authmilter check` prints.
-// Handlers: one per check, hooked to the stages; they start their DNS work as early as their
-//   input exists (SPF at MAIL FROM) and write their typed result into Results at eom.
+// Handlers: one per check (milter/handler.h), hooked to the stages; they start their DNS
+//   work as early as their input exists (SPF at MAIL FROM) and write their typed result into
+//   Results at eom. Which handlers a message gets and their order come from the declared
+//   handler table (each handler names the handlers it requires), not from code here.
+// The Transaction itself only moves data: it keeps the headers, parses From: and the PRA
+//   once at end of headers (Pending), finds the client to judge behind a trusted relay
+//   (relay_hop.h), notes forged A-R headers (forged_auth_results.h), and at eom asks the
+//   policy for the verdict, the renderers for the A-R and Received-SPF values
+//   (policy/auth_results_render.h) and message_log.h for the log line.
 // Trust: InternalHosts clients are not judged and their headers are left alone (a content
 //   filter re-injecting our own mail must keep our A-R header); SASL-authenticated clients
 //   are not judged either, but A-R headers claiming our authserv-id are still removed from
@@ -33,6 +40,10 @@
 #include "authmilter/dmarc/dmarc.h"
 #include "authmilter/dns/resolver.h"
 #include "authmilter/mail/batv.h"
+#include "authmilter/mail/header.h"
+#include "authmilter/mail/pra.h"
+#include "authmilter/milter/forged_auth_results.h"
+#include "authmilter/milter/handler.h"
 #include "authmilter/policy/policy.h"
 #include "authmilter/policy/results.h"
 #include "authmilter/spf/spf.h"
@@ -60,32 +71,15 @@ struct Session {
   bool trusted_relay = false;  // client_ip in TrustedRelays: judge the first untrusted hop
 };
 
-class Transaction;
-
-struct Header {
-  std::string name;
-  std::string value;
-};
-
-// Results that later stages wait for, published by the handler that computes them, so
+// Results that later stages wait for, or facts several handlers read, published once so
 // handlers never reach into each other (SenderID waits for SPF; DMARC for SPF and DKIM).
 struct Pending {
   std::shared_future<spf::CheckResult> spf_envelope;  // MAIL FROM, or HELO for <>
-};
-
-// One check hooked to the milter stages. A new handler set is made for every message.
-class Handler {
- public:
-  virtual ~Handler() = default;
-  virtual void on_envfrom(Transaction& txn) {}
-  // `value` without leading whitespace; `raw_value` exactly as after the colon (DKIM's simple
-  // header canonicalization needs the original spacing, RFC 6376 §3.4.1).
-  virtual void on_header(Transaction& txn, std::string_view name, std::string_view value,
-                         std::string_view raw_value) {}
-  virtual void on_eoh(Transaction& txn) {}
-  virtual void on_body(Transaction& txn, std::string_view chunk) {}
-  // Waits (bounded by txn.deadline()) for its work and stores its result in txn.results().
-  virtual void on_eom(Transaction& txn) {}
+  // Parsed once per message at end of headers, before any handler's on_eoh (untrusted
+  // clients only): the RFC 7489 §6.6.1 From: domain (DMARC, own domains) and the RFC 4407
+  // PRA (SenderID, own domains).
+  dmarc::FromDomain from;
+  mail::Pra pra;
 };
 
 // The header edits and verdict for one message.
@@ -100,9 +94,12 @@ struct Outcome {
   policy::Verdict verdict;
   std::chrono::milliseconds elapsed{0};
   std::string summary;        // the per-message log line's fields
+  std::string client_ip;      // the client judged (behind a trusted relay: the first untrusted hop)
+  std::string relay_note;     // trusted relay: how that client was found; empty otherwise
   std::string new_mail_from;  // BATV-tagged MAIL FROM to set (smfi_chgfrom); empty: keep
   // BATV: recipients to replace, as given at RCPT -> the address without its valid tag.
   std::vector<std::pair<std::string, std::string>> untagged_recipients;
+  std::size_t batv_refused = 0;  // bounce recipients with a missing or bad tag
 };
 
 class Transaction {
@@ -140,9 +137,11 @@ class Transaction {
   const std::string& relay_note() const { return relay_note_; }
   // Log lines for recipients refused at RCPT (taken, so each is logged once).
   std::vector<std::string> take_recipient_log() { return std::exchange(rcpt_log_, {}); }
+  // For handlers refusing a recipient at RCPT: one log line.
+  void log_recipient(std::string line) { rcpt_log_.push_back(std::move(line)); }
   const std::string& mail_from() const { return mail_from_; }  // address, "" for <>
   const std::string& queue_id() const { return queue_id_; }
-  const std::vector<Header>& headers() const { return headers_; }
+  const std::vector<mail::HeaderField>& headers() const { return headers_; }
   bool headers_truncated() const { return headers_truncated_; }
   dns::Deadline deadline() const { return deadline_; }
   const std::atomic<bool>* cancel_flag() const { return &cancelled_; }
@@ -151,8 +150,6 @@ class Transaction {
   Trust trust() const { return trust_; }
 
  private:
-  void find_untrusted_hop();
-
   const Services& services_;
   const Session& session_;
   std::string mail_from_;
@@ -161,15 +158,11 @@ class Transaction {
   std::string client_helo_;
   std::string relay_note_;
   std::vector<std::string> recipients_;
-  std::vector<std::pair<std::string, std::string>> untagged_recipients_;
-  std::size_t batv_refused_ = 0;
-  std::optional<policy::Verdict> batv_deferred_;
   std::vector<std::string> rcpt_log_;  // one log line per refused recipient
-  std::vector<Header> headers_;
+  std::vector<mail::HeaderField> headers_;
   std::size_t header_bytes_ = 0;
   bool headers_truncated_ = false;
-  int ar_headers_seen_ = 0;
-  std::vector<int> forged_ar_;
+  ForgedAuthResults forged_ar_;
   Trust trust_ = Trust::kUntrusted;
   std::chrono::steady_clock::time_point started_;
   dns::Deadline deadline_;

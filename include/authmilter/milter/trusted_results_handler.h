@@ -19,8 +19,9 @@ namespace authmilter::milter {
 
 class TrustedResultsHandler final : public Handler {
  public:
-  void on_header(Transaction& txn, std::string_view name, std::string_view value,
-                 std::string_view raw_value) override;
+  // Declared order (handler.h): after spf and dkim, whose results it replaces.
+  static HandlerSpec spec();
+  void on_header(Transaction& txn, const mail::HeaderField& field) override;
   void on_eom(Transaction& txn) override;
 
  private:

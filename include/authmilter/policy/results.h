@@ -7,10 +7,12 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "authmilter/dkim/dkim.h"
 #include "authmilter/dmarc/dmarc.h"
+#include "authmilter/mail/batv.h"
 #include "authmilter/mail/pra.h"
 #include "authmilter/spf/spf.h"
 
@@ -33,14 +35,29 @@ struct OwnDomainResult {
   bool spoof = false;       // not approved (and not for temporary reasons)
 };
 
+// BATV (draft-levine-smtp-batv): what the handler did at RCPT and for an outbound sender.
+struct BatvResult {
+  std::string tagged_mail_from;  // outbound: "<prvs=...>" to set as MAIL FROM; empty: keep
+  // Inbound bounces: recipients as given at RCPT -> "<address without its valid tag>".
+  std::vector<std::pair<std::string, std::string>> untagged_recipients;
+  std::size_t refused = 0;  // bounce recipients with a missing or bad tag
+  // The last bad bounce recipient whose BATVFail action (mark, quarantine) applies to the
+  // whole message at its end.
+  bool deferred = false;
+  std::string deferred_recipient;
+  mail::BatvStatus deferred_status = mail::BatvStatus::kNotTagged;
+};
+
 struct Results {
   std::optional<spf::CheckResult> spf_mail_from;  // RFC 7208 §2.4 (absent for <>)
   std::optional<spf::CheckResult> spf_helo;       // RFC 7208 §2.3 (null sender, or SPFHelo always)
   std::optional<SenderIdResult> sender_id;        // only when the check ran
+  bool dkim_checked = false;                      // the DKIM check ran (dkim=none when no sig)
   std::vector<dkim::SignatureResult> dkim;        // one per signature judged (empty: none)
   std::size_t dkim_skipped = 0;                   // signatures past MaxSignatures
   std::optional<dmarc::DmarcResult> dmarc;        // absent: not evaluated (IgnoreDMARCFor)
   std::optional<OwnDomainResult> own_domain;      // absent: From:/PRA not one of OwnDomains
+  std::optional<BatvResult> batv;                 // absent: BATV off (no BATVKeyFile)
   bool internal_error = false;                    // a handler failed in a way that is our fault
   std::string internal_error_detail;
 

@@ -1,0 +1,32 @@
+// authmilter::milter — the per-message log line (key=value fields, log/log.h).
+//
+// What: one line per message with the queue id first, the envelope, the trust decision, each
+//   check's result (spf, spf_helo, sender_id, dkim, dmarc, own_domain), forged A-R headers
+//   removed, BATV, the verdict and the time taken. A new check adds its fields here.
+// Security: every value comes from the client or the message; log::append_field escapes.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "authmilter/policy/policy.h"
+#include "authmilter/policy/results.h"
+
+namespace authmilter::milter {
+
+struct Outcome;
+
+struct MessageFacts {
+  std::string_view queue_id;   // empty: NOQUEUE
+  std::string_view client_ip;  // the connecting client
+  std::string_view judged_ip;  // behind a trusted relay: the hop judged; empty otherwise
+  std::string_view helo;
+  std::string_view mail_from;  // address, "" for <>
+  std::size_t recipients = 0;
+  bool headers_truncated = false;
+};
+
+std::string message_summary(const MessageFacts& facts, const Outcome& outcome);
+
+}  // namespace authmilter::milter

@@ -1,0 +1,52 @@
+// authmilter::policy — Authentication-Results resinfo (RFC 8601 §2.2) for each check's result,
+// next to the results it renders; mail::format_authentication_results() writes the header.
+//
+// One renderer per method, in the order the header lists them:
+//   spf        RFC 8601 §2.7.2: spf=<result> smtp.mailfrom=<address> (or smtp.helo=<name> for
+//              the HELO check: the HELO name itself, not the postmaster@ the check used); the
+//              trusted-relay note (which hop was judged) leads the comment.
+//   sender-id  RFC 8601 §2.7.2 / IANA: sender-id=<result> header.<pra field>=<pra>.
+//   dkim       RFC 8601 §2.7.1: one resinfo per signature (header.d, header.i, header.s,
+//              header.a, header.b), dkim=none when the check ran and found no signature; a key
+//              vouched for by a validating resolver (AD bit) is noted (DESIGN §3).
+//   dmarc      RFC 7489 §11.2: dmarc=<result> (p= sp= pct= dis=) header.from=<domain>, and
+//              policy.dmarc=<disposition> on a fail with a policy.
+//   own-domain (issue #6) no RFC 8601 method: a comment on the last resinfo, so a reader sees
+//              why the message was acted on.
+// Received-SPF (RFC 7208 §9.1): the envelope's SPF result, for AddReceivedSPF.
+// A new check adds one renderer here and one row in kRenderers (auth_results_render.cc).
+// Security: every string comes from the message or DNS; the A-R writer sanitizes and quotes.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authmilter/mail/auth_results.h"
+#include "authmilter/policy/results.h"
+
+namespace authmilter::policy {
+
+// What the renderers need besides Results: the judged client's HELO and, behind a trusted
+// relay, how the judged client was found.
+struct RenderContext {
+  std::string_view helo;
+  std::string_view relay_note;
+};
+
+mail::MethodResult render_spf(const spf::CheckResult& spf, const RenderContext& context);
+mail::MethodResult render_sender_id(const SenderIdResult& sender_id);
+void render_dkim(const Results& results, std::vector<mail::MethodResult>& methods);
+mail::MethodResult render_dmarc(const dmarc::DmarcResult& dmarc);
+void render_own_domain(const OwnDomainResult& own, std::vector<mail::MethodResult>& methods);
+
+// Every check's resinfo, in header order.
+std::vector<mail::MethodResult> render_methods(const Results& results,
+                                               const RenderContext& context);
+
+// The Received-SPF value for the envelope's SPF result; empty when SPF did not run.
+std::string render_received_spf(const Results& results, std::string_view client_ip,
+                                std::string_view helo, std::string_view mail_from,
+                                std::string_view authserv_id);
+
+}  // namespace authmilter::policy
