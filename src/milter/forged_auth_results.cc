@@ -2,12 +2,13 @@
 
 #include <algorithm>
 
+#include "authmilter/util/ascii.h"
 #include "authmilter/mail/auth_results.h"
 
 namespace authmilter::milter {
 
 void ForgedAuthResults::add(const mail::HeaderField& field) {
-  if (!mail::iequals_ascii(field.name, "Authentication-Results")) return;
+  if (!util::iequals_ascii(field.name, "Authentication-Results")) return;
   ++seen_;
   const auto id = mail::authserv_id_of(field.value());
   if (id && mail::same_authserv_id(*id, authserv_id_)) forged_.push_back(seen_);

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "authmilter/util/ascii.h"
 #include "authmilter/mail/received.h"
 
 namespace authmilter::milter {
@@ -11,7 +12,7 @@ JudgedClient judged_client_behind_relay(std::span<const mail::HeaderField> heade
                                         const config::CidrList& trusted_relays) {
   std::vector<std::string_view> received;
   for (const mail::HeaderField& field : headers) {
-    if (mail::iequals_ascii(field.name, "Received")) received.push_back(field.value());
+    if (util::iequals_ascii(field.name, "Received")) received.push_back(field.value());
   }
   const mail::HopSelection hop = mail::select_first_untrusted_hop(
       received, relay_ip, [&](std::string_view ip) { return trusted_relays.contains(ip); });

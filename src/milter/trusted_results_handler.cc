@@ -1,5 +1,6 @@
 #include "authmilter/milter/trusted_results_handler.h"
 
+#include "authmilter/util/ascii.h"
 #include "authmilter/mail/address.h"
 #include "authmilter/mail/auth_results.h"
 #include "authmilter/mail/header.h"
@@ -37,7 +38,7 @@ HandlerSpec TrustedResultsHandler::spec() {
 
 void TrustedResultsHandler::on_header(Transaction& txn, const mail::HeaderField& field) {
   if (trusted_ || !txn.session().trusted_relay ||
-      !mail::iequals_ascii(field.name, "Authentication-Results")) {
+      !util::iequals_ascii(field.name, "Authentication-Results")) {
     return;
   }
   const auto& ids = txn.services().config.trusted_authserv_ids;
