@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "authmilter/util/ascii.h"
 #include "authmilter/mail/auth_results.h"
+#include "authmilter/util/ascii.h"
 
 namespace authmilter::milter {
 

@@ -2,8 +2,8 @@
 
 #include <vector>
 
-#include "authmilter/util/ascii.h"
 #include "authmilter/mail/received.h"
+#include "authmilter/util/ascii.h"
 
 namespace authmilter::milter {
 

@@ -1,9 +1,9 @@
 #include "authmilter/milter/trusted_results_handler.h"
 
-#include "authmilter/util/ascii.h"
 #include "authmilter/mail/address.h"
 #include "authmilter/mail/auth_results.h"
 #include "authmilter/mail/header.h"
+#include "authmilter/util/ascii.h"
 
 namespace authmilter::milter {
 namespace {

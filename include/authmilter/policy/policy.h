@@ -14,6 +14,8 @@
 //   authenticates the From: domain and so cancels SPF fail/softfail and PRA fail (a forwarded
 //   message with a good aligned DKIM signature is accepted).
 // Own domains: outside mail forging OwnDomains in From:/PRA takes OwnDomainSpoof (5.7.1).
+// BATV: a bad bounce recipient whose BATVFail is mark or quarantine (Results::batv.deferred)
+//   acts on the whole message; reject and tempfail refused the recipient at RCPT already.
 // Codes: SPF fail/softfail 550 5.7.23 (RFC 7372 "SPF validation failed") or 451 4.7.23 when
 //   the action is tempfail; DNS temperror 451 4.4.3; internal error 451 4.3.0.
 #pragma once
