@@ -27,7 +27,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: authmilter [-c FILE] [-f] [-p SOCKET] [-v]\n"
     "       authmilter check [-c FILE] --client-ip IP --helo NAME --mail-from ADDR\n"
-    "                        [--rcpt ADDR]... [--json] FILE.eml\n"
+    "                        [--rcpt ADDR]... [--json] [--zone ZONEFILE] FILE.eml\n"
     "       authmilter --check-config [-c FILE]\n"
     "       authmilter --print-defaults | --version | --help\n"
     "\n"

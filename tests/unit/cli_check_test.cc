@@ -84,5 +84,45 @@ TEST(CliTest, SampleConfigChecksOk) {
       << err.str();
 }
 
+// --zone: DNS from a zone file (no network), and --json carrying DMARC and own-domain results.
+TEST(CliTest, CheckWithZoneFileJudgesOfflineAndPrintsEveryResult) {
+  const std::string dir = ::testing::TempDir();
+  const std::string conf = dir + "authmilter_cli_zone.conf";
+  const std::string zone = dir + "authmilter_cli_zone.zone";
+  const std::string eml = dir + "authmilter_cli_zone.eml";
+  std::ofstream(conf) << "AuthservID mx.cli.example\nOwnDomains ourcorp.example\n";
+  std::ofstream(zone) << "bank.example TXT \"v=spf1 ip4:203.0.113.0/24 -all\"\n"
+                         "_dmarc.bank.example TXT \"v=DMARC1; p=reject\"\n";
+  std::ofstream(eml) << "From: service@bank.example\r\nSubject: x\r\n\r\nbody\r\n";
+  std::ostringstream out, err;
+  ASSERT_EQ(run_check({"-c", conf, "--zone", zone, "--json", "--client-ip", "192.0.2.66", "--helo",
+                       "evil.example", "--mail-from", "x@bank.example", eml},
+                      out, err),
+            0)
+      << err.str();
+  const std::string json = out.str();
+  EXPECT_NE(json.find("\"dmarc\": {\n    \"result\": \"fail\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"disposition\": \"reject\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"own_domain\": null"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"action\": \"reject\""), std::string::npos) << json;
+  EXPECT_NE(json.find("mx.cli.example;"), std::string::npos) << json;
+
+  // A zone file that cannot be read or parsed is a runtime error naming it.
+  err.str("");
+  EXPECT_EQ(run_check({"-c", conf, "--zone", dir + "no-such.zone", "--client-ip", "192.0.2.66",
+                       "--mail-from", "x@bank.example", eml},
+                      out, err),
+            1);
+  EXPECT_NE(err.str().find("no-such.zone"), std::string::npos) << err.str();
+  std::ofstream(zone) << "bank.example NOSUCHTYPE x\n";
+  err.str("");
+  EXPECT_EQ(run_check({"-c", conf, "--zone", zone, "--client-ip", "192.0.2.66", "--mail-from",
+                       "x@bank.example", eml},
+                      out, err),
+            1);
+  EXPECT_NE(err.str().find("line 1"), std::string::npos) << err.str();
+  for (const std::string& path : {conf, zone, eml}) std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace authmilter::cli

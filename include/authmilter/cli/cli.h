@@ -2,7 +2,9 @@
 //
 //   authmilter [-c FILE] [-f] [-p SOCKET] [-v]        run the milter (-f: foreground, stderr)
 //   authmilter check [-c FILE] --client-ip IP --helo NAME --mail-from ADDR [--rcpt ADDR]
-//                    [--json] FILE.eml                 judge one message offline
+//                    [--json] [--zone ZONEFILE] FILE.eml
+//                                                      judge one message offline (--zone:
+//                                                      DNS answers from a zone file)
 //   authmilter --check-config [-c FILE] | --print-defaults | --version | --help
 // Daemon start-up order matters: signals blocked before any thread; fork before any thread;
 //   socket bound and pid file written while privileged, then UserID drops privileges, and
