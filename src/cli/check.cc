@@ -7,6 +7,7 @@
 
 #include "authmilter/cli/cli.h"
 #include "authmilter/config/config.h"
+#include "authmilter/daemon/service_set.h"
 #include "authmilter/dns/cares_resolver.h"
 #include "authmilter/dns/zone_resolver.h"
 #include "authmilter/mail/address.h"
@@ -254,8 +255,7 @@ void print_text(std::ostream& out, const milter::Outcome& o, const config::Confi
 std::unique_ptr<dns::Resolver> check_resolver(const config::Config& cfg,
                                               const std::string& zone_file) {
   if (zone_file.empty()) {
-    return std::make_unique<dns::CaresResolver>(
-        dns::CaresOptions{cfg.dns_servers, cfg.dns_timeout, 2, cfg.cache_size, cfg.cache_max_ttl});
+    return daemon::make_resolver(cfg);
   }
   std::ifstream in(zone_file, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read zone file " + zone_file);
@@ -389,18 +389,9 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
   }
 
   try {
-    const std::unique_ptr<dns::Resolver> resolver_owner = check_resolver(cfg, zone_file);
-    dns::Resolver& resolver = *resolver_owner;
-    spf::Checker checker(resolver, spf::CheckerOptions{cfg.authserv_id});
-    const dkim::Library dkim_library(resolver, dkim_options(cfg));
-    const std::unique_ptr<dmarc::OrgDomainFinder> org_domains = load_public_suffixes(cfg);
-    const dmarc::Evaluator dmarc_evaluator(resolver, *org_domains);
-    const std::optional<mail::BatvKey> batv_key =
-        cfg.batv_key_file.empty()
-            ? std::nullopt
-            : std::optional<mail::BatvKey>(mail::BatvKey::load_file(cfg.batv_key_file));
-    const milter::Services services{
-        cfg, resolver, checker, &dkim_library, &dmarc_evaluator, batv_key ? &*batv_key : nullptr};
+    const std::unique_ptr<dns::Resolver> resolver = check_resolver(cfg, zone_file);
+    const daemon::ServiceSet service_set(cfg, *resolver, daemon::ServiceFiles::load(cfg));
+    const milter::Services& services = service_set.services();
 
     milter::Session session;
     session.client_ip = client_ip;

@@ -1,42 +1,86 @@
-// The one file that talks to libmilter (STYLE: "one file talks to libmilter").
+// The libmilter callbacks and their translation into Transaction calls (STYLE: "one file
+// talks to libmilter"; the socket and the main loop are in listener.cc).
 #include "authmilter/milter/callbacks.h"
 
 #include <arpa/inet.h>
 #include <libmilter/mfapi.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
-#include <thread>
-#include <vector>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
+#include "authmilter/log/log.h"
 #include "authmilter/mail/address.h"
+#include "authmilter/milter/service_gate.h"
 
 namespace authmilter::milter {
 namespace {
 
-// The daemon's shared services; set once by serve() before libmilter starts threads.
-const Services* g_services = nullptr;
-// The Socket we listen on, for wake_listener().
-std::string g_socket;
+// How far an MTA connection got; logged when it ends without end-of-message or abort.
+enum class Stage { kConnect, kHelo, kMail, kRcpt, kHeader, kEndOfHeaders, kBody, kDone };
 
-// Per-connection context behind smfi_setpriv.
-struct Connection {
+std::string_view to_string(Stage stage) {
+  switch (stage) {
+    case Stage::kConnect:
+      return "connect";
+    case Stage::kHelo:
+      return "helo";
+    case Stage::kMail:
+      return "mail";
+    case Stage::kRcpt:
+      return "rcpt";
+    case Stage::kHeader:
+      return "header";
+    case Stage::kEndOfHeaders:
+      return "eoh";
+    case Stage::kBody:
+      return "body";
+    case Stage::kDone:
+      return "done";
+  }
+  return "unknown";
+}
+
+// Per-connection context behind smfi_setpriv. Tracked by the gate, so a stop can cut the
+// message in flight; the Transaction goes before the message's use of the services.
+struct Connection final : ServiceGate::Tracked {
+  Connection() { ServiceGate::process().track(this); }
+  ~Connection() {
+    ServiceGate::process().untrack(this);
+    end_message();
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void end_message() {
+    if (txn) txn->cancel();
+    txn.reset();
+    message_use.release();
+  }
+  ServiceGate::Use cut() override {
+    if (!txn) return {};
+    txn->cancel();
+    txn.reset();
+    why = "the daemon stopped before the message ended";
+    return std::move(message_use);
+  }
+
   Session session;
   bool leading_space_kept = false;  // SMFIP_HDR_LEADSPC negotiated: header values as sent
+  Stage stage = Stage::kConnect;
+  std::string why;                 // our reason when we ended the message early
+  std::size_t largest_header = 0;  // bytes of the largest header field of the message
+  ServiceGate::Use message_use;    // declared before txn: released after it is destroyed
   std::unique_ptr<Transaction> txn;
-  std::string queue_id;
 };
 
 Connection* connection_of(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
@@ -86,42 +130,51 @@ sfsistat set_reply_and_return(SMFICTX* ctx, const policy::Verdict& verdict, sfsi
   return status;
 }
 
-// OnInternalError: our own failure never rejects mail.
-sfsistat internal_error(SMFICTX* ctx, std::string_view where, std::string_view what) {
-  spdlog::error("internal error in {}: {}", where, what);
-  if (g_services != nullptr && g_services->config.on_internal_error == config::Action::kTempfail) {
-    policy::Verdict verdict;
-    verdict.smtp_code = "451";
-    verdict.enhanced_code = "4.3.0";
-    verdict.reason = "Temporary local problem, try again later";
-    return set_reply_and_return(ctx, verdict, SMFIS_TEMPFAIL);
+// A verdict given before end of message: reject or tempfail with its reply, else go on.
+sfsistat early_verdict(SMFICTX* ctx, const policy::Verdict& verdict) {
+  switch (verdict.action) {
+    case config::Action::kReject:
+      return set_reply_and_return(ctx, verdict, SMFIS_REJECT);
+    case config::Action::kTempfail:
+      return set_reply_and_return(ctx, verdict, SMFIS_TEMPFAIL);
+    default:
+      return SMFIS_ACCEPT;
   }
-  return SMFIS_ACCEPT;
 }
 
-// Runs `body` and turns any exception into the internal-error action.
+// OnInternalError (the policy's verdict): our own failure never rejects mail.
+sfsistat internal_error(SMFICTX* ctx, const Services& services, std::string_view where,
+                        std::string_view what) {
+  spdlog::error("{}", log::fields({{"event", "internal_error"}, {"in", where}, {"what", what}}));
+  if (Connection* c = connection_of(ctx)) c->why = "internal error in " + std::string(where);
+  return early_verdict(ctx, policy::internal_error_verdict(services.config));
+}
+
+// Runs `body(services)` under a callback use of the gate, and turns any exception into the
+// internal-error action. Once the daemon is stopping (gate sealed) nothing is touched: the
+// MTA is told to try again later.
 template <typename Body>
 sfsistat guarded(SMFICTX* ctx, std::string_view where, Body&& body) noexcept {
   try {
-    return body();
-  } catch (const std::exception& e) {
+    const ServiceGate::Use use = ServiceGate::process().enter_callback();
+    if (!use) return set_reply_and_return(ctx, policy::shutdown_verdict(), SMFIS_TEMPFAIL);
+    const Services& services = *use.services();
     try {
-      return internal_error(ctx, where, e.what());
+      return body(services);
+    } catch (const std::exception& e) {
+      return internal_error(ctx, services, where, e.what());
     } catch (...) {
-      return SMFIS_ACCEPT;
+      return internal_error(ctx, services, where, "unknown exception");
     }
   } catch (...) {
-    try {
-      return internal_error(ctx, where, "unknown exception");
-    } catch (...) {
-      return SMFIS_ACCEPT;
-    }
+    return SMFIS_TEMPFAIL;
   }
 }
 
 // `leading_space`: with SMFIP_HDR_LEADSPC the MTA adds no space after the colon of headers we
 // add, so we write it ourselves.
-void apply_edits(SMFICTX* ctx, const Outcome& outcome, bool leading_space) {
+void apply_edits(SMFICTX* ctx, const Services& services, const Outcome& outcome,
+                 bool leading_space) {
   const std::string space = leading_space ? " " : "";
   if (!outcome.new_mail_from.empty()) {
     std::string from = outcome.new_mail_from;
@@ -155,12 +208,9 @@ void apply_edits(SMFICTX* ctx, const Outcome& outcome, bool leading_space) {
     }
   }
   if (outcome.add_mark) {
-    const std::string& mark = g_services->config.mark_header;
-    auto colon = mark.find(':');
-    std::string name = mark.substr(0, colon);
-    std::string value = colon == std::string::npos ? std::string("YES") : mark.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    value = space + value;
+    const auto [mark_name, mark_value] = config::split_header(services.config.mark_header);
+    std::string name(mark_name);
+    std::string value = space + std::string(mark_value);
     smfi_addheader(ctx, name.data(), value.data());
   }
 }
@@ -169,72 +219,116 @@ void apply_edits(SMFICTX* ctx, const Outcome& outcome, bool leading_space) {
 constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
                                    SMFIF_CHGFROM | SMFIF_ADDRCPT | SMFIF_DELRCPT;
 
-// What option negotiation agreed for the MTA connection this libmilter thread serves. It
-// outlives our Connection: after XCLIENT, Postfix ends the SMTP session with QUIT_NC and
-// starts a new one on the same milter connection (close, then connect) without negotiating
-// again, and libmilter serves one MTA connection per thread.
-thread_local bool t_leading_space_kept = false;
+// What option negotiation agreed, per libmilter context (one MTA connection). It outlives our
+// Connection: after XCLIENT, Postfix ends the SMTP session with QUIT_NC and starts a new one
+// on the same milter connection (close, then connect) without negotiating again. Debian's
+// libmilter serves sessions from a worker pool, so a session may move between threads: the
+// answer is kept by context, not by thread. A context always negotiates first (libmilter's
+// state machine), so an entry left by a freed context is overwritten before it is read.
+class NegotiatedHeaderSpace {
+ public:
+  void set(const SMFICTX* ctx, bool kept) {
+    std::lock_guard lock(mutex_);
+    kept_[ctx] = kept;
+  }
+  bool get(const SMFICTX* ctx) {
+    std::lock_guard lock(mutex_);
+    const auto it = kept_.find(ctx);
+    return it != kept_.end() && it->second;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<const SMFICTX*, bool> kept_;
+};
+
+NegotiatedHeaderSpace& negotiated_header_space() {
+  static NegotiatedHeaderSpace* const table = new NegotiatedHeaderSpace();  // never destroyed
+  return *table;
+}
 
 extern "C" {
 
 // Asks for header values exactly as sent (SMFIP_HDR_LEADSPC): DKIM's simple header
-// canonicalization needs the space after the colon, or its absence.
+// canonicalization needs the space after the colon, or its absence. The SMFIP_MDS_* answer is
+// libmilter's own (it masks those bits out of ours): see callbacks.h.
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, unsigned long,
                       unsigned long, unsigned long* want_actions, unsigned long* want_steps,
                       unsigned long* want_2, unsigned long* want_3) noexcept {
-  return guarded(ctx, "negotiate", [&] {
+  return guarded(ctx, "negotiate", [&](const Services&) {
     *want_actions = actions & kActions;
     *want_steps = steps & SMFIP_HDR_LEADSPC;
     *want_2 = 0;
     *want_3 = 0;
-    t_leading_space_kept = (steps & SMFIP_HDR_LEADSPC) != 0;
+    negotiated_header_space().set(ctx, (steps & SMFIP_HDR_LEADSPC) != 0);
     return SMFIS_CONTINUE;
   });
 }
 
 sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept {
-  return guarded(ctx, "connect", [&] {
+  return guarded(ctx, "connect", [&](const Services& services) {
     std::unique_ptr<Connection> connection(connection_of(ctx));  // a repeated connect
     smfi_setpriv(ctx, nullptr);
+    connection.reset();
+    const std::string client_ip = address_text(hostaddr);
+    if (!ServiceGate::process().accepting()) {
+      spdlog::info(
+          "{}", log::fields(
+                    {{"event", "refused"}, {"client", client_ip}, {"reason", "daemon stopping"}}));
+      return set_reply_and_return(ctx, policy::shutdown_verdict(), SMFIS_TEMPFAIL);
+    }
     connection = std::make_unique<Connection>();
-    connection->leading_space_kept = t_leading_space_kept;
+    connection->leading_space_kept = negotiated_header_space().get(ctx);
     Session& session = connection->session;
-    session.client_ip = address_text(hostaddr);
+    session.client_ip = client_ip;
     session.client_name = hostname != nullptr ? hostname : "";
     // No address: mail submitted on this host (Postfix non_smtpd_milters, sendmail -bs).
     session.internal =
-        session.client_ip.empty() || g_services->config.internal_hosts.contains(session.client_ip);
-    session.trusted_relay = g_services->config.trusted_relays.contains(session.client_ip);
+        session.client_ip.empty() || services.config.internal_hosts.contains(session.client_ip);
+    session.trusted_relay = services.config.trusted_relays.contains(session.client_ip);
     smfi_setpriv(ctx, connection.release());
     return SMFIS_CONTINUE;
   });
 }
 
 sfsistat on_helo(SMFICTX* ctx, char* helo) noexcept {
-  return guarded(ctx, "helo", [&] {
-    if (Connection* c = connection_of(ctx)) c->session.helo = helo != nullptr ? helo : "";
+  return guarded(ctx, "helo", [&](const Services&) {
+    if (Connection* c = connection_of(ctx)) {
+      c->session.helo = helo != nullptr ? helo : "";
+      if (c->stage == Stage::kConnect) c->stage = Stage::kHelo;
+    }
     return SMFIS_CONTINUE;
   });
 }
 
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept {
-  return guarded(ctx, "envfrom", [&] {
+  return guarded(ctx, "envfrom", [&](const Services&) {
     Connection* c = connection_of(ctx);
     if (c == nullptr) return SMFIS_ACCEPT;
-    c->txn.reset();  // a second MAIL FROM on the connection starts afresh
+    c->end_message();  // a second MAIL FROM on the connection starts afresh
+    c->stage = Stage::kMail;
+    c->why.clear();
+    c->largest_header = 0;
+    ServiceGate::Use use = ServiceGate::process().begin_message();
+    if (!use) {
+      c->why = "daemon stopping";
+      return set_reply_and_return(ctx, policy::shutdown_verdict(), SMFIS_TEMPFAIL);
+    }
     const std::string argument = argv != nullptr && argv[0] != nullptr ? argv[0] : "";
     const bool authenticated = !symbol(ctx, "{auth_authen}").empty();
-    c->txn = std::make_unique<Transaction>(*g_services, c->session,
+    c->txn = std::make_unique<Transaction>(*use.services(), c->session,
                                            mail::envelope_address(argument), authenticated);
+    c->message_use = std::move(use);
     c->txn->set_queue_id(symbol(ctx, "i"));
     return SMFIS_CONTINUE;
   });
 }
 
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) noexcept {
-  return guarded(ctx, "envrcpt", [&] {
+  return guarded(ctx, "envrcpt", [&](const Services&) {
     Connection* c = connection_of(ctx);
     if (c == nullptr || !c->txn || argv == nullptr || argv[0] == nullptr) return SMFIS_CONTINUE;
+    c->stage = Stage::kRcpt;
     const std::optional<policy::Verdict> refused = c->txn->add_recipient(argv[0]);
     for (const std::string& line : c->txn->take_recipient_log()) spdlog::info("{}", line);
     if (!refused) return SMFIS_CONTINUE;
@@ -245,27 +339,34 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) noexcept {
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) noexcept {
-  return guarded(ctx, "header", [&] {
+  return guarded(ctx, "header", [&](const Services&) {
     Connection* c = connection_of(ctx);
     if (c != nullptr && c->txn && name != nullptr) {
-      c->txn->add_header(name, value != nullptr ? value : "", c->leading_space_kept);
+      const std::string_view value_text = value != nullptr ? value : "";
+      c->stage = Stage::kHeader;
+      c->largest_header = std::max(c->largest_header, std::strlen(name) + value_text.size());
+      c->txn->add_header(name, value_text, c->leading_space_kept);
     }
     return SMFIS_CONTINUE;
   });
 }
 
 sfsistat on_eoh(SMFICTX* ctx) noexcept {
-  return guarded(ctx, "eoh", [&] {
+  return guarded(ctx, "eoh", [&](const Services&) {
     Connection* c = connection_of(ctx);
-    if (c != nullptr && c->txn) c->txn->end_of_headers();
+    if (c != nullptr && c->txn) {
+      c->stage = Stage::kEndOfHeaders;
+      c->txn->end_of_headers();
+    }
     return SMFIS_CONTINUE;
   });
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t size) noexcept {
-  return guarded(ctx, "body", [&] {
+  return guarded(ctx, "body", [&](const Services&) {
     Connection* c = connection_of(ctx);
     if (c != nullptr && c->txn && chunk != nullptr) {
+      c->stage = Stage::kBody;
       c->txn->add_body(std::string_view(reinterpret_cast<const char*>(chunk), size));
     }
     return SMFIS_CONTINUE;
@@ -273,13 +374,21 @@ sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t size) noexcept {
 }
 
 sfsistat on_eom(SMFICTX* ctx) noexcept {
-  return guarded(ctx, "eom", [&] {
+  return guarded(ctx, "eom", [&](const Services& services) {
     Connection* c = connection_of(ctx);
     if (c == nullptr || !c->txn) return SMFIS_ACCEPT;
-    std::unique_ptr<Transaction> txn = std::move(c->txn);
-    if (std::string queue_id = symbol(ctx, "i"); !queue_id.empty()) txn->set_queue_id(queue_id);
-    const Outcome outcome = txn->finish();
-    txn.reset();
+    c->stage = Stage::kDone;
+    if (std::string queue_id = symbol(ctx, "i"); !queue_id.empty()) c->txn->set_queue_id(queue_id);
+    const Outcome outcome = c->txn->finish();
+    if (c->largest_header > kLibmilterDefaultPacketBytes) {
+      // Past libmilter's default packet limit: say what arrived and what the checks kept.
+      spdlog::info("{}", log::fields({{"qid", c->txn->queue_id()},
+                                      {"event", "large_header"},
+                                      {"field_bytes", std::to_string(c->largest_header)},
+                                      {"kept_header_bytes", std::to_string(c->txn->header_bytes())},
+                                      {"truncated", c->txn->headers_truncated() ? "yes" : "no"}}));
+    }
+    c->end_message();
     spdlog::info("{}", outcome.summary);
     const policy::Verdict& verdict = outcome.verdict;
     switch (verdict.action) {
@@ -288,7 +397,7 @@ sfsistat on_eom(SMFICTX* ctx) noexcept {
       case config::Action::kTempfail:
         return set_reply_and_return(ctx, verdict, SMFIS_TEMPFAIL);
       case config::Action::kQuarantine: {
-        apply_edits(ctx, outcome, c->leading_space_kept);
+        apply_edits(ctx, services, outcome, c->leading_space_kept);
         std::string reason = reply_text(verdict.reason);
         if (smfi_quarantine(ctx, reason.data()) != MI_SUCCESS) {
           throw std::runtime_error("smfi_quarantine failed");
@@ -297,81 +406,66 @@ sfsistat on_eom(SMFICTX* ctx) noexcept {
       }
       case config::Action::kAccept:
       case config::Action::kMark:
-        apply_edits(ctx, outcome, c->leading_space_kept);
+        apply_edits(ctx, services, outcome, c->leading_space_kept);
         return SMFIS_ACCEPT;
     }
     return SMFIS_ACCEPT;
   });
 }
 
+// libmilter calls this for the MTA's SMFIC_ABORT and also, itself, when the connection fails
+// in a message (a packet over the size limit, the MTA gone, its I/O timeout): the two look
+// the same to us, so an abort of a message in flight is logged with the stage it reached.
 sfsistat on_abort(SMFICTX* ctx) noexcept {
-  return guarded(ctx, "abort", [&] {
-    if (Connection* c = connection_of(ctx); c != nullptr && c->txn) {
-      c->txn->cancel();
-      c->txn.reset();
+  return guarded(ctx, "abort", [&](const Services&) {
+    if (Connection* c = connection_of(ctx)) {
+      if (c->txn) {
+        spdlog::info("{}",
+                     log::fields({{"qid", c->txn->queue_id()},
+                                  {"event", "abort"},
+                                  {"client", c->session.client_ip},
+                                  {"stage", to_string(c->stage)},
+                                  {"reason", "aborted by the MTA, or the connection failed"}}));
+      }
+      c->end_message();
+      c->stage = Stage::kDone;
     }
     return SMFIS_CONTINUE;
   });
 }
 
+// Ends the connection's context. Logs a connection that ends without end of message or abort
+// (client, stage reached, and our reason when we ended it). Once the gate is sealed the
+// connection is freed silently: the services and the logger may be going away.
 sfsistat on_close(SMFICTX* ctx) noexcept {
-  return guarded(ctx, "close", [&] {
+  try {
     std::unique_ptr<Connection> c(connection_of(ctx));
     smfi_setpriv(ctx, nullptr);
-    if (c && c->txn) c->txn->cancel();
-    return SMFIS_CONTINUE;
-  });
+    if (!c) return SMFIS_CONTINUE;
+    const ServiceGate::Use use = ServiceGate::process().enter_callback();
+    if (use && c->stage != Stage::kDone) {
+      spdlog::info("{}", log::fields({{"qid", c->txn ? c->txn->queue_id() : std::string()},
+                                      {"event", "close_unfinished"},
+                                      {"client", c->session.client_ip},
+                                      {"stage", to_string(c->stage)},
+                                      {"reason", c->why.empty() ? "closed by the MTA" : c->why}}));
+    }
+    c.reset();  // cancels and frees a message in flight, then releases its use
+  } catch (...) {
+    // Nothing to tell the MTA at close.
+  }
+  return SMFIS_CONTINUE;
 }
 
 }  // extern "C"
 
 }  // namespace
 
-void block_shutdown_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
-    throw std::runtime_error("pthread_sigmask failed");
-  }
-  signal(SIGPIPE, SIG_IGN);
-}
-
-namespace {
-
-// libmilter writes two replies in a row at end of message and does not set TCP_NODELAY, so
-// over TCP the second waits for the MTA's delayed ACK (~40 ms a message). On Linux accepted
-// sockets inherit TCP_NODELAY from the listening socket, which is the only listening socket
-// this process has right after smfi_opensocket() (no other thread or socket exists yet).
-void disable_nagle_on_listener() {
-  for (int fd = 0; fd < 1024; ++fd) {
-    int listening = 0;
-    socklen_t size = sizeof listening;
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening == 0) {
-      continue;
-    }
-    sockaddr_storage addr{};
-    socklen_t addr_size = sizeof addr;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_size) == 0 &&
-        (addr.ss_family == AF_INET || addr.ss_family == AF_INET6)) {
-      const int on = 1;
-      if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
-        spdlog::warn("could not set TCP_NODELAY on the milter socket");
-      }
-    }
-    return;
-  }
-}
-
-}  // namespace
-
-void bind_socket(const std::string& socket, unsigned umask_bits) {
+void register_filter() {
   static char kName[] = "authmilter";
   smfiDesc desc{};
   desc.xxfi_name = kName;
-  desc.xxfi_version = SMFI_VERSION;
+  desc.xxfi_version = kFilterVersion;
   desc.xxfi_flags = kActions;
   desc.xxfi_connect = on_connect;
   desc.xxfi_helo = on_helo;
@@ -384,109 +478,8 @@ void bind_socket(const std::string& socket, unsigned umask_bits) {
   desc.xxfi_abort = on_abort;
   desc.xxfi_close = on_close;
   desc.xxfi_negotiate = on_negotiate;
-  g_socket = socket;
-  std::string conn = socket;
-  if (smfi_setconn(conn.data()) != MI_SUCCESS) {
-    throw std::runtime_error("invalid Socket: " + socket);
-  }
   if (smfi_register(desc) != MI_SUCCESS) throw std::runtime_error("smfi_register failed");
-  smfi_settimeout(kMilterIoTimeoutSeconds);
-  smfi_setbacklog(kListenBacklog);
-  const mode_t old_umask = umask(static_cast<mode_t>(umask_bits));
-  const int rc = smfi_opensocket(true);  // true: remove a stale unix socket first
-  umask(old_umask);
-  if (rc != MI_SUCCESS) {
-    throw std::runtime_error("cannot listen on " + socket + " (in use, or no permission?)");
-  }
-  disable_nagle_on_listener();
-}
-
-namespace {
-
-// Bounds the shutdown pokes (50 ms apart): past 10 s libmilter's own 5 s poll has ended anyway.
-constexpr int kMaxShutdownPokes = 200;
-
-// Connects once to our own listening socket. libmilter's listener re-checks its stop flag only
-// when poll() returns (or every 5 s); a connection makes it return now.
-void wake_listener(const std::string& socket) {
-  const int fd_family = socket.rfind("inet6:", 0) == 0  ? AF_INET6
-                        : socket.rfind("inet:", 0) == 0 ? AF_INET
-                                                        : AF_UNIX;
-  const int fd = ::socket(fd_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  if (fd_family == AF_UNIX) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::string path = socket.substr(socket.find(':') + 1);
-    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    (void)connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-  } else {
-    // inet:PORT@HOST / inet6:PORT@HOST, normalized by the config parser.
-    const std::size_t colon = socket.find(':');
-    const std::size_t at = socket.find('@');
-    const std::string port = socket.substr(colon + 1, at - colon - 1);
-    std::string host = at == std::string::npos ? std::string() : socket.substr(at + 1);
-    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-    if (host == "::") host = "::1";
-    addrinfo hints{};
-    hints.ai_family = fd_family;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-    addrinfo* found = nullptr;
-    if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) == 0 && found != nullptr) {
-      (void)connect(fd, found->ai_addr, found->ai_addrlen);
-      freeaddrinfo(found);
-    }
-  }
-  close(fd);
-}
-
-}  // namespace
-
-int serve(const Services& services) {
-  g_services = &services;
-  // g_services stays set afterwards: a connection thread may still finish late.
-  std::atomic<bool> finished{false};
-  int rc = MI_SUCCESS;
-  std::thread loop([&] {
-    rc = smfi_main();
-    finished.store(true);
-  });
-  // The main thread waits for the shutdown signals itself: Linux hands a process-directed
-  // signal to the main thread first when it is waiting for it, so we (not only libmilter's
-  // signal thread) see SIGTERM and can wake the listener at once.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  const timespec tick{0, 200 * 1000 * 1000};
-  while (!finished.load()) {
-    const int sig = sigtimedwait(&set, nullptr, &tick);
-    if (sig == SIGHUP) {
-      spdlog::info("event=sighup note=\"configuration reload is not supported; restart to apply\"");
-    } else if (sig == SIGTERM || sig == SIGINT) {
-      spdlog::info("event=signal signal={}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      break;
-    }
-  }
-  // libmilter's listener holds its lock while it polls (up to 5 s) and smfi_stop() needs that
-  // lock, but sets the stop flag first: so stop on a helper thread and poke the listener
-  // until it has seen the flag. Each poke is a connection that ends at once (no callbacks).
-  std::thread stopper([] { smfi_stop(); });
-  for (int poke = 0; poke < kMaxShutdownPokes && !finished.load(); ++poke) {
-    wake_listener(g_socket);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  stopper.join();
-  loop.join();
-  return rc == MI_SUCCESS ? 0 : 1;
-}
-
-std::string libmilter_version() {
-  unsigned int major = 0, minor = 0, patch = 0;
-  smfi_version(&major, &minor, &patch);
-  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+  smfi_setmaxdatasize(kMaxPacketBytes);
 }
 
 }  // namespace authmilter::milter

@@ -67,14 +67,24 @@ Verdict batv_verdict(const config::Config& config, std::string_view recipient,
                        std::string(mail::to_string(status)) + ")");
 }
 
+Verdict internal_error_verdict(const config::Config& config) {
+  // Our own failure never rejects mail: `OnInternalError reject` is refused by the config,
+  // and this guards the rule even for a Config built in code.
+  const Action action =
+      config.on_internal_error == Action::kReject ? Action::kTempfail : config.on_internal_error;
+  return candidate(action, "internal-error", "4.3.0", "4.3.0",
+                   "Temporary local problem, try again later");
+}
+
+Verdict shutdown_verdict() {
+  // RFC 3463 4.3.2: "System not accepting network messages"; the MTA retries later.
+  return candidate(Action::kTempfail, "shutdown", "4.3.2", "4.3.2",
+                   "Mail filter shutting down, try again later");
+}
+
 Verdict decide(const Results& results, const config::Config& config, std::string_view client_ip) {
   std::vector<Verdict> candidates;
-  if (results.internal_error) {
-    Action action =
-        config.on_internal_error == Action::kReject ? Action::kTempfail : config.on_internal_error;
-    candidates.push_back(candidate(action, "internal-error", "4.3.0", "4.3.0",
-                                   "Temporary local problem, try again later"));
-  }
+  if (results.internal_error) candidates.push_back(internal_error_verdict(config));
   // A DMARC pass authenticates the From: domain (aligned SPF or DKIM): an SPF failure at our
   // MX (forwarded mail) or a PRA failure no longer says the message is forged.
   const bool dmarc_pass = results.dmarc && results.dmarc->result == dmarc::Result::kPass;

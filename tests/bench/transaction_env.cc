@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "authmilter/cli/cli.h"
+#include "authmilter/daemon/service_set.h"
 #include "bench_support.h"
 
 namespace authmilter::bench {
@@ -11,15 +12,10 @@ namespace authmilter::bench {
 TransactionEnv::TransactionEnv(Signatures signatures, std::size_t body_bytes)
     : config_(config::Config::defaults()) {
   config_.authserv_id = "mx.example.net";
+  config_.public_suffix_list = public_suffix_list_path();
   load_bench_zone(zone_);
-  spf_ = std::make_unique<spf::Checker>(zone_, spf::CheckerOptions{config_.authserv_id});
-  dkim_ = std::make_unique<dkim::Library>(zone_, cli::dkim_options(config_));
-  std::string error;
-  org_ = dmarc::OrgDomainFinder::load(public_suffix_list_path(), &error);
-  if (!org_) throw std::runtime_error("public suffix list: " + error);
-  dmarc_ = std::make_unique<dmarc::Evaluator>(zone_, *org_);
-  services_ = std::make_unique<milter::Services>(
-      milter::Services{config_, zone_, *spf_, dkim_.get(), dmarc_.get()});
+  services_ =
+      std::make_unique<daemon::ServiceSet>(config_, zone_, daemon::ServiceFiles::load(config_));
   session_.client_ip = std::string(kClientIp);
   session_.client_name = std::string(kHelo);
   session_.helo = std::string(kHelo);
@@ -42,7 +38,7 @@ TransactionEnv::TransactionEnv(Signatures signatures, std::size_t body_bytes)
 }
 
 milter::Outcome TransactionEnv::run() {
-  milter::Transaction txn(*services_, session_, "alice@example.org", false);
+  milter::Transaction txn(services_->services(), session_, "alice@example.org", false);
   txn.set_queue_id("4ABCD1234");
   txn.add_recipient("bob@example.net");
   for (const auto& [name, value] : headers_) txn.add_header(name, value, true);

@@ -2,8 +2,8 @@
 // for the whole-Transaction benchmark and the callgrind instruction count.
 //
 // What: Config::defaults() with AuthservID mx.example.net, the bench zone (bench_support.h),
-//   spf::Checker, dkim::Library, the PSL and dmarc::Evaluator, wired into milter::Services as
-//   the daemon and `authmilter check` do (src/cli/check.cc). run() feeds one message through
+//   and the daemon's services built by daemon::ServiceSet over it, as the daemon and
+//   `authmilter check` build theirs. run() feeds one message through
 //   a milter::Transaction exactly as the milter callbacks do with SMFIP_HDR_LEADSPC: MAIL FROM,
 //   one recipient, each header field, end of headers, the body in chunks of at most 64 KiB
 //   (libmilter's MILTER_CHUNK_SIZE), end of message.
@@ -18,12 +18,9 @@
 #include <vector>
 
 #include "authmilter/config/config.h"
-#include "authmilter/dkim/verifier.h"
-#include "authmilter/dmarc/dmarc.h"
-#include "authmilter/dmarc/org_domain.h"
+#include "authmilter/daemon/service_set.h"
 #include "authmilter/dns/zone_resolver.h"
 #include "authmilter/milter/transaction.h"
-#include "authmilter/spf/spf.h"
 
 namespace authmilter::bench {
 
@@ -42,11 +39,7 @@ class TransactionEnv {
  private:
   config::Config config_;
   dns::ZoneResolver zone_;
-  std::unique_ptr<spf::Checker> spf_;
-  std::unique_ptr<dkim::Library> dkim_;
-  std::unique_ptr<dmarc::OrgDomainFinder> org_;
-  std::unique_ptr<dmarc::Evaluator> dmarc_;
-  std::unique_ptr<milter::Services> services_;
+  std::unique_ptr<daemon::ServiceSet> services_;
   milter::Session session_;
   std::vector<mail::HeaderField> headers_;
   std::string body_;

@@ -6,9 +6,8 @@
 //                                                      judge one message offline (--zone:
 //                                                      DNS answers from a zone file)
 //   authmilter --check-config [-c FILE] | --print-defaults | --version | --help
-// Daemon start-up order matters: signals blocked before any thread; fork before any thread;
-//   socket bound and pid file written while privileged, then UserID drops privileges, and
-//   only then the resolver thread starts (DESIGN / STYLE "bind while privileged, then drop").
+// The daemon's start-up and stop are daemon/daemon.h's; the services of `check` are built by
+//   daemon/service_set.h as the daemon's are.
 // Exit codes: 0 success; 1 runtime failure (socket, DNS set-up); 2 usage; 78 (EX_CONFIG)
 //   configuration error, as sendmail's sysexits.
 #pragma once
@@ -22,8 +21,6 @@
 #include <vector>
 
 #include "authmilter/config/config.h"
-#include "authmilter/dkim/verifier.h"
-#include "authmilter/dmarc/org_domain.h"
 #include "authmilter/mail/header.h"
 
 namespace authmilter::cli {
@@ -33,13 +30,6 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitConfig = 78;
 // check mode reads at most this much of a message file (beyond: error, not a silent cut).
 inline constexpr std::size_t kMaxCheckMessageBytes = 64 * 1024 * 1024;
-
-// The DKIM verifier's options from the configuration.
-dkim::VerifierOptions dkim_options(const config::Config& config);
-
-// The public suffix list named by PublicSuffixList; throws std::runtime_error naming the
-// file when it cannot be read (DMARC without organizational domains would be wrong).
-std::unique_ptr<dmarc::OrgDomainFinder> load_public_suffixes(const config::Config& config);
 
 int main_with_args(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 

@@ -143,6 +143,7 @@ class Transaction {
   const std::string& queue_id() const { return queue_id_; }
   const std::vector<mail::HeaderField>& headers() const { return headers_; }
   bool headers_truncated() const { return headers_truncated_; }
+  std::size_t header_bytes() const { return header_bytes_; }  // kept, within MaxHeaderBytes
   dns::Deadline deadline() const { return deadline_; }
   const std::atomic<bool>* cancel_flag() const { return &cancelled_; }
   policy::Results& results() { return results_; }

@@ -43,6 +43,13 @@ Verdict decide(const Results& results, const config::Config& config, std::string
 Verdict batv_verdict(const config::Config& config, std::string_view recipient,
                      mail::BatvStatus status);
 
+// OnInternalError (never reject; 451 4.3.0 when tempfail): for a result with internal_error
+// set, and for the milter layer when a callback fails outside any Transaction.
+Verdict internal_error_verdict(const config::Config& config);
+
+// A message or connection refused because the daemon is stopping: tempfail 451 4.3.2.
+Verdict shutdown_verdict();
+
 // Severity order used to combine actions.
 int severity(config::Action action);
 

@@ -1,0 +1,39 @@
+#include "authmilter/daemon/service_set.h"
+
+#include <stdexcept>
+#include <utility>
+
+namespace authmilter::daemon {
+
+ServiceFiles ServiceFiles::load(const config::Config& config) {
+  ServiceFiles files;
+  std::string error;
+  files.org_domains = dmarc::OrgDomainFinder::load(config.public_suffix_list, &error);
+  if (!files.org_domains) {
+    throw std::runtime_error("PublicSuffixList " + config.public_suffix_list + ": " + error);
+  }
+  if (!config.batv_key_file.empty()) {
+    files.batv_key = mail::BatvKey::load_file(config.batv_key_file);
+  }
+  return files;
+}
+
+dkim::VerifierOptions dkim_options(const config::Config& config) {
+  return {config.max_signatures, config.dkim_allow_sha1, config.dkim_min_key_bits};
+}
+
+std::unique_ptr<dns::CaresResolver> make_resolver(const config::Config& config) {
+  return std::make_unique<dns::CaresResolver>(dns::CaresOptions{
+      config.dns_servers, config.dns_timeout, 2, config.cache_size, config.cache_max_ttl});
+}
+
+ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFiles files)
+    : config_(std::move(config)),
+      files_(std::move(files)),
+      spf_(resolver, spf::CheckerOptions{config_.authserv_id}),
+      dkim_(resolver, dkim_options(config_)),
+      dmarc_(resolver, *files_.org_domains),
+      services_{config_, resolver, spf_,
+                &dkim_,  &dmarc_,  files_.batv_key ? &*files_.batv_key : nullptr} {}
+
+}  // namespace authmilter::daemon

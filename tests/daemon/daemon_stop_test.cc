@@ -1,0 +1,136 @@
+// SIGTERM with milter connections in flight (issue 10 §5, issue 11 item 4): the daemon stops
+// accepting, lets messages in flight finish (or cuts them after MessageTimeout + a grace),
+// destroys its services only after the last use, logs the counts and exits 0. Run under the
+// ASan build too: a sanitizer report makes the daemon exit 23, not 0.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon_fixture.h"
+#include "milter_client.h"
+
+namespace authmilter::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+void start_message(MilterClient& client, const std::string& client_ip, const std::string& qid) {
+  ASSERT_EQ(client.negotiate(), kStepHdrLeadspc);
+  client.connect_and_helo(client_ip, "mail.example.org");
+  ASSERT_EQ(client.mail_from("alice@example.org", qid), 'c');
+  ASSERT_EQ(client.rcpt_to("bob@example.net"), 'c');
+  ASSERT_EQ(client.header("From", " Alice <alice@example.org>"), 'c');
+  ASSERT_EQ(client.end_of_headers(), 'c');
+}
+
+TEST(DaemonStop, MessageInFlightAtSigtermGetsItsVerdict) {
+  DaemonProcess daemon;
+  MilterClient in_flight("", daemon.port());
+  start_message(in_flight, "192.0.2.20", "4STOP0001");
+  MilterClient idle("", daemon.port());
+  ASSERT_EQ(idle.negotiate(), kStepHdrLeadspc);
+  idle.connect_and_helo("192.0.2.21", "mail.example.org");
+
+  ASSERT_EQ(::kill(daemon.pid(), SIGTERM), 0);
+  ASSERT_TRUE(daemon.wait_for_log("event=draining messages_in_flight=1", 10s)) << daemon.log();
+
+  // A new message on an open connection is deferred, not judged.
+  EXPECT_EQ(idle.mail_from("carol@example.org", "4STOP0002"), 'y');
+  // The message in flight finishes and gets its verdict and A-R.
+  EXPECT_EQ(in_flight.body("Hello.\r\n"), 'c');
+  const EndOfMessage reply = in_flight.end_of_message();
+  EXPECT_EQ(reply.reply, 'a');
+  ASSERT_FALSE(reply.added.empty());
+  EXPECT_EQ(reply.added.front().first, "Authentication-Results");
+
+  const integration::ExitStatus status = daemon.stop(20s);
+  EXPECT_TRUE(status.success()) << status.describe() << "\n" << daemon.log();
+  const std::string log = daemon.log();
+  EXPECT_NE(log.find("event=stop cause=signal messages_in_flight=1 drained=1 cut=0 "),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("ERROR: AddressSanitizer"), std::string::npos) << log;
+}
+
+TEST(DaemonStop, StalledMessageIsCutAfterTheBoundAndTheConnectionCloses) {
+  DaemonProcess daemon;  // MessageTimeout 1s: the drain bound is 1 s + kDrainGrace (5 s)
+  MilterClient stalled("", daemon.port(), 30s);
+  start_message(stalled, "192.0.2.30", "4STOP0003");
+  ASSERT_EQ(::kill(daemon.pid(), SIGTERM), 0);
+  const auto sent = std::chrono::steady_clock::now();
+  EXPECT_TRUE(stalled.closed_by_peer());  // the process ended; nothing half-written
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, 20s);
+  const integration::ExitStatus status = daemon.stop(20s);
+  EXPECT_TRUE(status.success()) << status.describe() << "\n" << daemon.log();
+  const std::string log = daemon.log();
+  EXPECT_NE(log.find("messages_in_flight=1 drained=0 cut=1 connections_open=1"), std::string::npos)
+      << log;
+}
+
+// Many connections sending messages when SIGTERM arrives: every message either gets its
+// verdict or a deferral, or its connection is closed; no timeout, no crash, exit 0.
+TEST(DaemonStop, ManyConnectionsInFlightAtSigterm) {
+  constexpr int kConnections = 24;
+  constexpr int kMaxMessagesEach = 200;
+  DaemonProcess daemon;
+  std::atomic<int> verdicts{0};
+  std::atomic<int> deferred{0};
+  std::atomic<int> eom_deferred{0};
+  std::atomic<int> closed{0};
+  std::atomic<int> timeouts{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kConnections; ++t) {
+    senders.emplace_back([&, t] {
+      try {
+        MilterClient client("", daemon.port(), 15s);
+        if (client.negotiate() != kStepHdrLeadspc) return;
+        client.connect_and_helo("192.0.2." + std::to_string(40 + t), "mail.example.org");
+        for (int m = 0; m < kMaxMessagesEach; ++m) {
+          if (client.mail_from("alice@example.org", "4MANY" + std::to_string(t * 1000 + m)) !=
+              'c') {
+            ++deferred;
+            return;
+          }
+          client.rcpt_to("bob@example.net");
+          client.header("From", " Alice <alice@example.org>");
+          client.end_of_headers();
+          client.body("Hello.\r\n");
+          const EndOfMessage reply = client.end_of_message();
+          if (reply.reply == 'a') ++verdicts;
+          if (reply.reply == 'y' || reply.reply == 't') ++eom_deferred;
+        }
+      } catch (const MilterError& e) {
+        if (std::string(e.what()).find("timeout") != std::string::npos) {
+          ++timeouts;
+        } else {
+          ++closed;
+        }
+      }
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (verdicts.load() < 2 * kConnections && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(::kill(daemon.pid(), SIGTERM), 0);
+  for (auto& sender : senders) sender.join();
+  const integration::ExitStatus status = daemon.stop(30s);
+  EXPECT_TRUE(status.success()) << status.describe() << "\n" << daemon.log();
+  EXPECT_EQ(timeouts.load(), 0);
+  EXPECT_GT(verdicts.load(), 0);
+  EXPECT_EQ(eom_deferred.load(), 0);  // a message begun before the stop is judged
+  EXPECT_EQ(deferred.load() + closed.load(), kConnections)
+      << "verdicts=" << verdicts << " deferred=" << deferred << " closed=" << closed;
+  const std::string log = daemon.log();
+  EXPECT_NE(log.find("event=stop cause=signal"), std::string::npos) << log;
+  EXPECT_EQ(log.find("ERROR: AddressSanitizer"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace authmilter::testing
