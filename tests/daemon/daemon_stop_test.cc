@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "daemon_fixture.h"
-#include "milter_client.h"
+#include "milter_steps.h"
 
 namespace authmilter::testing {
 namespace {
@@ -21,31 +21,31 @@ namespace {
 using namespace std::chrono_literals;
 
 void start_message(MilterClient& client, const std::string& client_ip, const std::string& qid) {
-  ASSERT_EQ(client.negotiate(), kStepHdrLeadspc);
-  client.connect_and_helo(client_ip, "mail.example.org");
-  ASSERT_EQ(client.mail_from("alice@example.org", qid), 'c');
-  ASSERT_EQ(client.rcpt_to("bob@example.net"), 'c');
-  ASSERT_EQ(client.header("From", " Alice <alice@example.org>"), 'c');
-  ASSERT_EQ(client.end_of_headers(), 'c');
+  client.negotiate();
+  client.connect_and_helo("mail.example.org", client_ip);
+  ASSERT_EQ(mail_from(client, "alice@example.org", qid), 'c');
+  ASSERT_EQ(rcpt_to(client, "bob@example.net"), 'c');
+  ASSERT_EQ(header(client, "From", " Alice <alice@example.org>"), 'c');
+  ASSERT_EQ(stage(client, test_support::kCmdEoh, ""), 'c');
 }
 
 TEST(DaemonStop, MessageInFlightAtSigtermGetsItsVerdict) {
   DaemonProcess daemon;
-  MilterClient in_flight("", daemon.port());
+  MilterClient in_flight = MilterClient::tcp(daemon.port());
   start_message(in_flight, "192.0.2.20", "4STOP0001");
-  MilterClient idle("", daemon.port());
-  ASSERT_EQ(idle.negotiate(), kStepHdrLeadspc);
-  idle.connect_and_helo("192.0.2.21", "mail.example.org");
+  MilterClient idle = MilterClient::tcp(daemon.port());
+  idle.negotiate();
+  idle.connect_and_helo("mail.example.org", "192.0.2.21");
 
   ASSERT_EQ(::kill(daemon.pid(), SIGTERM), 0);
   ASSERT_TRUE(daemon.wait_for_log("event=draining messages_in_flight=1", 10s)) << daemon.log();
 
   // A new message on an open connection is deferred, not judged.
-  EXPECT_EQ(idle.mail_from("carol@example.org", "4STOP0002"), 'y');
+  EXPECT_EQ(mail_from(idle, "carol@example.org", "4STOP0002"), 'y');
   // The message in flight finishes and gets its verdict and A-R.
-  EXPECT_EQ(in_flight.body("Hello.\r\n"), 'c');
-  const EndOfMessage reply = in_flight.end_of_message();
-  EXPECT_EQ(reply.reply, 'a');
+  EXPECT_EQ(stage(in_flight, test_support::kCmdBody, "Hello.\r\n"), 'c');
+  const EndOfMessage reply = end_of_message(in_flight);
+  EXPECT_EQ(reply.verdict, 'a');
   ASSERT_FALSE(reply.added.empty());
   EXPECT_EQ(reply.added.front().first, "Authentication-Results");
 
@@ -60,11 +60,11 @@ TEST(DaemonStop, MessageInFlightAtSigtermGetsItsVerdict) {
 
 TEST(DaemonStop, StalledMessageIsCutAfterTheBoundAndTheConnectionCloses) {
   DaemonProcess daemon;  // MessageTimeout 1s: the drain bound is 1 s + kDrainGrace (5 s)
-  MilterClient stalled("", daemon.port(), 30s);
+  MilterClient stalled = MilterClient::tcp(daemon.port(), 30s);
   start_message(stalled, "192.0.2.30", "4STOP0003");
   ASSERT_EQ(::kill(daemon.pid(), SIGTERM), 0);
   const auto sent = std::chrono::steady_clock::now();
-  EXPECT_TRUE(stalled.closed_by_peer());  // the process ended; nothing half-written
+  EXPECT_TRUE(closed_by_peer(stalled));  // the process ended; nothing half-written
   EXPECT_LT(std::chrono::steady_clock::now() - sent, 20s);
   const integration::ExitStatus status = daemon.stop(20s);
   EXPECT_TRUE(status.success()) << status.describe() << "\n" << daemon.log();
@@ -88,24 +88,24 @@ TEST(DaemonStop, ManyConnectionsInFlightAtSigterm) {
   for (int t = 0; t < kConnections; ++t) {
     senders.emplace_back([&, t] {
       try {
-        MilterClient client("", daemon.port(), 15s);
-        if (client.negotiate() != kStepHdrLeadspc) return;
-        client.connect_and_helo("192.0.2." + std::to_string(40 + t), "mail.example.org");
+        MilterClient client = MilterClient::tcp(daemon.port(), 15s);
+        client.negotiate();
+        client.connect_and_helo("mail.example.org", "192.0.2." + std::to_string(40 + t));
         for (int m = 0; m < kMaxMessagesEach; ++m) {
-          if (client.mail_from("alice@example.org", "4MANY" + std::to_string(t * 1000 + m)) !=
+          if (mail_from(client, "alice@example.org", "4MANY" + std::to_string(t * 1000 + m)) !=
               'c') {
             ++deferred;
             return;
           }
-          client.rcpt_to("bob@example.net");
-          client.header("From", " Alice <alice@example.org>");
-          client.end_of_headers();
-          client.body("Hello.\r\n");
-          const EndOfMessage reply = client.end_of_message();
-          if (reply.reply == 'a') ++verdicts;
-          if (reply.reply == 'y' || reply.reply == 't') ++eom_deferred;
+          rcpt_to(client, "bob@example.net");
+          header(client, "From", " Alice <alice@example.org>");
+          stage(client, test_support::kCmdEoh, "");
+          stage(client, test_support::kCmdBody, "Hello.\r\n");
+          const EndOfMessage reply = end_of_message(client);
+          if (reply.verdict == 'a') ++verdicts;
+          if (reply.verdict == 'y' || reply.verdict == 't') ++eom_deferred;
         }
-      } catch (const MilterError& e) {
+      } catch (const std::runtime_error& e) {
         if (std::string(e.what()).find("timeout") != std::string::npos) {
           ++timeouts;
         } else {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "daemon_fixture.h"
-#include "milter_client.h"
+#include "milter_steps.h"
 
 namespace authmilter::testing {
 namespace {
@@ -25,16 +25,16 @@ std::string folded_cc(std::size_t bytes) {
 
 // One message with `name: value` among ordinary fields; returns the end-of-message reply.
 EndOfMessage send_message(MilterClient& client, const std::string& name, const std::string& value) {
-  EXPECT_EQ(client.negotiate(), kStepHdrLeadspc);
-  client.connect_and_helo("192.0.2.10", "mail.example.org");
-  EXPECT_EQ(client.mail_from("alice@example.org", "4BIG0001"), 'c');
-  EXPECT_EQ(client.rcpt_to("bob@example.net"), 'c');
-  EXPECT_EQ(client.header("From", " Alice <alice@example.org>"), 'c');
-  EXPECT_EQ(client.header(name, value), 'c');
-  EXPECT_EQ(client.header("Subject", " big"), 'c');
-  EXPECT_EQ(client.end_of_headers(), 'c');
-  EXPECT_EQ(client.body("Hello.\r\n"), 'c');
-  return client.end_of_message();
+  client.negotiate();
+  client.connect_and_helo("mail.example.org", "192.0.2.10");
+  EXPECT_EQ(mail_from(client, "alice@example.org", "4BIG0001"), 'c');
+  EXPECT_EQ(rcpt_to(client, "bob@example.net"), 'c');
+  EXPECT_EQ(header(client, "From", " Alice <alice@example.org>"), 'c');
+  EXPECT_EQ(header(client, name, value), 'c');
+  EXPECT_EQ(header(client, "Subject", " big"), 'c');
+  EXPECT_EQ(stage(client, test_support::kCmdEoh, ""), 'c');
+  EXPECT_EQ(stage(client, test_support::kCmdBody, "Hello.\r\n"), 'c');
+  return end_of_message(client);
 }
 
 bool has_auth_results(const EndOfMessage& reply) {
@@ -49,11 +49,10 @@ bool has_auth_results(const EndOfMessage& reply) {
 TEST(LargeHeader, HundredThousandByteFieldGetsVerdictAndAuthResults) {
   DaemonProcess daemon;
   {
-    MilterClient client("", daemon.port());
+    MilterClient client = MilterClient::tcp(daemon.port());
     const EndOfMessage reply = send_message(client, "X-Big", " " + std::string(99999, 'a'));
-    EXPECT_EQ(reply.reply, 'a');
+    EXPECT_EQ(reply.verdict, 'a');
     EXPECT_TRUE(has_auth_results(reply));
-    client.quit();
   }
   EXPECT_TRUE(daemon.stop(10s).success()) << daemon.log();
   const std::string log = daemon.log();
@@ -65,11 +64,10 @@ TEST(LargeHeader, SeventyThousandByteFoldedCcGetsVerdictAndAuthResults) {
   DaemonProcess daemon;
   const std::string cc = folded_cc(70000);
   {
-    MilterClient client("", daemon.port());
+    MilterClient client = MilterClient::tcp(daemon.port());
     const EndOfMessage reply = send_message(client, "Cc", cc);
-    EXPECT_EQ(reply.reply, 'a');
+    EXPECT_EQ(reply.verdict, 'a');
     EXPECT_TRUE(has_auth_results(reply));
-    client.quit();
   }
   EXPECT_TRUE(daemon.stop(10s).success()) << daemon.log();
   const std::string log = daemon.log();
@@ -81,11 +79,10 @@ TEST(LargeHeader, SeventyThousandByteFoldedCcGetsVerdictAndAuthResults) {
 TEST(LargeHeader, MaxHeaderBytesStillBoundsWhatIsKept) {
   DaemonProcess daemon("MaxHeaderBytes 64k\n");
   {
-    MilterClient client("", daemon.port());
+    MilterClient client = MilterClient::tcp(daemon.port());
     const EndOfMessage reply = send_message(client, "X-Big", " " + std::string(99999, 'a'));
-    EXPECT_EQ(reply.reply, 'a');
+    EXPECT_EQ(reply.verdict, 'a');
     EXPECT_TRUE(has_auth_results(reply));
-    client.quit();
   }
   EXPECT_TRUE(daemon.stop(10s).success()) << daemon.log();
   const std::string log = daemon.log();
@@ -97,12 +94,12 @@ TEST(LargeHeader, MaxHeaderBytesStillBoundsWhatIsKept) {
 TEST(LargeHeader, PacketOverOneMebibyteIsLoggedNotSilent) {
   DaemonProcess daemon;
   {
-    MilterClient client("", daemon.port());
-    EXPECT_EQ(client.negotiate(), kStepHdrLeadspc);
-    client.connect_and_helo("192.0.2.10", "mail.example.org");
-    EXPECT_EQ(client.mail_from("alice@example.org", "4BIG0002"), 'c');
+    MilterClient client = MilterClient::tcp(daemon.port());
+    client.negotiate();
+    client.connect_and_helo("mail.example.org", "192.0.2.10");
+    EXPECT_EQ(mail_from(client, "alice@example.org", "4BIG0002"), 'c');
     client.send('L', "X-Huge" + std::string(1, '\0') + std::string(1024 * 1024 + 10, 'a') + '\0');
-    EXPECT_TRUE(client.closed_by_peer());
+    EXPECT_TRUE(closed_by_peer(client));
   }
   EXPECT_TRUE(daemon.stop(10s).success()) << daemon.log();
   const std::string log = daemon.log();
@@ -113,10 +110,9 @@ TEST(LargeHeader, PacketOverOneMebibyteIsLoggedNotSilent) {
 TEST(CloseLog, ConnectionEndingWithoutEndOfMessageIsLogged) {
   DaemonProcess daemon;
   {
-    MilterClient client("", daemon.port());
-    EXPECT_EQ(client.negotiate(), kStepHdrLeadspc);
-    client.connect_and_helo("192.0.2.11", "mail.example.org");
-    client.quit();
+    MilterClient client = MilterClient::tcp(daemon.port());
+    client.negotiate();
+    client.connect_and_helo("mail.example.org", "192.0.2.11");
   }
   EXPECT_TRUE(daemon.wait_for_log("event=close_unfinished client=192.0.2.11 stage=helo", 10s))
       << daemon.log();

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -218,7 +219,9 @@ Reply MilterClient::receive() {
     if (std::optional<Reply> reply = reader_.next()) return std::move(*reply);
     char buffer[16384];
     const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-    if (n <= 0) throw std::runtime_error("milter connection: no reply (timeout or closed)");
+    if (n == 0) throw std::runtime_error("milter connection: closed by the milter");
+    if (errno == ECONNRESET) throw std::runtime_error("milter connection: reset by the milter");
+    if (n < 0) throw std::runtime_error("milter connection: no reply (timeout)");
     reader_.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
   }
 }
