@@ -16,7 +16,8 @@
 //      60 % idle (connect, HELO, then nothing until the end, when each sends one message),
 //      20 % messengers (one ~10 kB message after another, a pause of about --think-ms
 //      between them), 8 % resetters (a pause, a message up to the middle of a body packet,
-//      then a TCP RST; again on a new connection), 8 % aborters (a pause, a message up to the
+//      or every other time up to end of message, then a TCP RST, before the verdict; again on
+//      a new connection), 8 % aborters (a pause, a message up to the
 //      body, SMFIC_ABORT, a whole message on the same connection, quit; again on a new
 //      connection), 4 % open-and-close (connect and close at once, every other time after
 //      negotiating, with a pause between). The pauses are jittered by +-50 %. A connection
@@ -178,9 +179,10 @@ struct Slot {
 struct Stats {
   std::uint64_t connections_opened = 0;
   std::uint64_t messages_completed = 0;  // EOM sent and its verdict received
-  std::uint64_t eom_sent = 0;
-  std::uint64_t verdicts_expected = 0;  // accept with spf=pass and dmarc=pass
-  std::uint64_t resets = 0;
+  std::uint64_t eom_sent = 0;            // ends of message whose verdict is waited for
+  std::uint64_t verdicts_expected = 0;   // accept with spf=pass and dmarc=pass
+  std::uint64_t resets = 0;              // RST mid-body or right after end of message
+  std::uint64_t resets_after_eom = 0;    // of those, right after end of message
   std::uint64_t aborts = 0;
   std::uint64_t open_closes = 0;
   std::map<std::string, std::uint64_t> errors;
@@ -434,9 +436,17 @@ class Soak {
         reopen();
         script.push_back(pause());  // with the connection open, so about N stay open
         add_message_up_to_body(script);
-        // Part of the next body packet, then RST in the middle of it.
-        script.push_back(send(second_body_packet_.substr(0, second_body_packet_.size() / 3),
-                              Expect::kNothing, ts::kCmdBody));
+        if (slot.cycle % 2 == 0) {
+          // Part of the next body packet, then RST in the middle of it.
+          script.push_back(send(second_body_packet_.substr(0, second_body_packet_.size() / 3),
+                                Expect::kNothing, ts::kCmdBody));
+        } else {
+          // The rest of the body and end of message, then RST while the daemon works on
+          // the verdict: its replies meet a closed connection.
+          script.push_back(send(second_body_packet_, Expect::kContinue, ts::kCmdBody));
+          script.push_back(send(ts::milter_packet(ts::kCmdEom, ""), Expect::kNothing, ts::kCmdEom));
+          ++stats_.resets_after_eom;
+        }
         script.push_back(only(Act::kReset));
         break;
       case Role::kAborter:
@@ -574,7 +584,7 @@ class Soak {
           slot.waiting = action.expect;
           slot.waiting_for = action.command;
           slot.reply_deadline = now + kReplyTimeout;
-          if (action.command == ts::kCmdEom) ++stats_.eom_sent;
+          if (action.expect == Expect::kVerdict) ++stats_.eom_sent;
           if (action.command == ts::kCmdAbort) ++stats_.aborts;
           if (action.expect == Expect::kVerdict) slot.eom = ts::EomOutcome();
           break;
@@ -915,13 +925,16 @@ int run(const Options& options) {
     std::printf(
         "soak: %d s, %zu-%zu client connections open (sampled each second), %llu connections "
         "opened in all; %llu messages answered (%llu accepted with spf=pass dmarc=pass) of %llu "
-        "ends of message sent; %llu resets mid-body, %llu aborts, %llu open-and-close\n",
+        "ends of message sent; %llu resets (%llu mid-body, %llu right after end of message), "
+        "%llu aborts, %llu open-and-close\n",
         options.duration_s, min_open == SIZE_MAX ? 0 : min_open, max_open,
         static_cast<unsigned long long>(stats.connections_opened),
         static_cast<unsigned long long>(stats.messages_completed),
         static_cast<unsigned long long>(stats.verdicts_expected),
         static_cast<unsigned long long>(stats.eom_sent),
         static_cast<unsigned long long>(stats.resets),
+        static_cast<unsigned long long>(stats.resets - stats.resets_after_eom),
+        static_cast<unsigned long long>(stats.resets_after_eom),
         static_cast<unsigned long long>(stats.aborts),
         static_cast<unsigned long long>(stats.open_closes));
     // VmHWM also covers the moments between samples, e.g. the end, when every idle
