@@ -28,7 +28,8 @@
 //      seconds, a fresh connection must still get a verdict, and SIGTERM must end it with
 //      exit status 0.
 //   Every message that reached end of message must get a verdict (accept, with an inserted
-//   Authentication-Results saying spf=pass and dmarc=pass: the zone makes them pass).
+//   Authentication-Results saying spf=pass, dkim=pass and dmarc=pass: each message carries an
+//   rsa-sha256 2048-bit signature whose key the zone publishes).
 // Checks (exit status 1 when one fails, 2 on a usage or set-up error): the daemon never dies;
 //   no connection error (a stage not answered with continue, a reply timeout of
 //   kReplyTimeout, an unexpected close); every completed message got its verdict; fds and
@@ -69,8 +70,10 @@
 #include <thread>
 #include <vector>
 
+#include "authmilter/cli/cli.h"
 #include "authmilter/dns/zone_resolver.h"
 #include "daemon_process.h"
+#include "dkim_test_support.h"
 #include "loopback_dns_server.h"
 #include "milter_client.h"
 
@@ -94,7 +97,7 @@ constexpr rlim_t kSpareFds = 256;
 constexpr std::string_view kClientIp = "192.0.2.10";
 constexpr std::string_view kHelo = "mail.example.org";
 
-// SPF passes for kClientIp, DMARC passes through SPF alignment.
+// SPF passes for kClientIp, DMARC passes (SPF and DKIM aligned); the DKIM key is added by run().
 constexpr std::string_view kZone = R"(
 example.org TXT "v=spf1 ip4:192.0.2.0/24 -all"
 _dmarc.example.org TXT "v=DMARC1; p=reject"
@@ -112,24 +115,46 @@ struct Options {
   bool unix_socket = false;
 };
 
-ts::MilterMessage make_message() {
+constexpr std::string_view kSelector = "soak";
+
+// A ~10 kB message from alice@example.org, signed rsa-sha256 (2048-bit `key`, published in the
+// zone as soak._domainkey.example.org), handed over the way an MTA does (cli::parse_message
+// splits it as the milter sees it).
+ts::MilterMessage signed_message(EVP_PKEY* key) {
+  namespace dt = dkim::testing;
+  dt::Message plain;
+  plain.fields = {
+      "Received: from mail.example.org (mail.example.org [192.0.2.10])\r\n\tby mx.example.net",
+      "From: Alice Example <alice@example.org>",
+      "To: Bob Example <bob@example.net>",
+      "Subject: Quarterly figures",
+      "Date: Mon, 1 Jan 2024 10:00:00 +0000",
+      "Message-ID: <20240101100000.4711@mail.example.org>",
+      "MIME-Version: 1.0",
+      "Content-Type: text/plain; charset=utf-8",
+  };
+  while (plain.body.size() < 10 * 1024) {
+    plain.body += "Region     Q1      Q2      Q3      Q4    North 1200 1340 1410 1502\r\n";
+  }
+  dt::SignSpec spec;
+  spec.domain = "example.org";
+  spec.selector = std::string(kSelector);
+  const dt::Message signed_plain = dt::with_signatures(plain, {dt::sign(plain, spec, key)});
+  const cli::ParsedMessage parsed = cli::parse_message(signed_plain.text());
   ts::MilterMessage message;
   message.mail_from = "<alice@example.org>";
   message.recipients = {"<bob@example.net>"};
-  message.headers = {
-      {"Received", "from mail.example.org (mail.example.org [192.0.2.10])\r\n\tby mx.example.net"},
-      {"From", "Alice Example <alice@example.org>"},
-      {"To", "Bob Example <bob@example.net>"},
-      {"Subject", "Quarterly figures"},
-      {"Date", "Mon, 1 Jan 2024 10:00:00 +0000"},
-      {"Message-ID", "<20240101100000.4711@mail.example.org>"},
-      {"MIME-Version", "1.0"},
-      {"Content-Type", "text/plain; charset=utf-8"},
-  };
-  while (message.body.size() < 10 * 1024) {
-    message.body += "Region     Q1      Q2      Q3      Q4    North 1200 1340 1410 1502\r\n";
-  }
+  message.headers = parsed.headers;
+  message.body = parsed.body;
   return message;
+}
+
+// What every message must get: accept, with our A-R saying that all three checks passed.
+bool expected_outcome(char verdict, const std::string& authentication_results) {
+  return verdict == ts::kReplyAccept &&
+         authentication_results.find("spf=pass") != std::string::npos &&
+         authentication_results.find("dkim=pass") != std::string::npos &&
+         authentication_results.find("dmarc=pass") != std::string::npos;
 }
 
 enum class Role { kIdle, kMessenger, kResetter, kAborter, kOpenClose };
@@ -180,7 +205,7 @@ struct Stats {
   std::uint64_t connections_opened = 0;
   std::uint64_t messages_completed = 0;  // EOM sent and its verdict received
   std::uint64_t eom_sent = 0;            // ends of message whose verdict is waited for
-  std::uint64_t verdicts_expected = 0;   // accept with spf=pass and dmarc=pass
+  std::uint64_t verdicts_expected = 0;   // accept with spf, dkim and dmarc pass
   std::uint64_t resets = 0;              // RST mid-body or right after end of message
   std::uint64_t resets_after_eom = 0;    // of those, right after end of message
   std::uint64_t aborts = 0;
@@ -229,11 +254,11 @@ rlim_t raise_fd_limit(int connections) {
 
 class Soak {
  public:
-  Soak(const Options& options, std::uint16_t port, std::string unix_path)
+  Soak(const Options& options, std::uint16_t port, std::string unix_path, ts::MilterMessage message)
       : options_(options),
         port_(port),
         unix_path_(std::move(unix_path)),
-        message_(make_message()),
+        message_(std::move(message)),
         rng_(20240101) {
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_ < 0) throw std::runtime_error("epoll_create1 failed");
@@ -651,8 +676,7 @@ class Soak {
         ++stats_.messages_completed;
         {
           const std::string ar = slot.eom.authentication_results();
-          if (reply.command == ts::kReplyAccept && ar.find("spf=pass") != std::string::npos &&
-              ar.find("dmarc=pass") != std::string::npos) {
+          if (expected_outcome(reply.command, ar)) {
             ++stats_.verdicts_expected;
           } else {
             error(slot, "unexpected verdict",
@@ -793,8 +817,12 @@ int run(const Options& options) {
     return 2;
   }
 
+  const dkim::testing::Key key = dkim::testing::generate_rsa(2048);
   dns::ZoneResolver zone;
   zone.load(kZone);
+  zone.add_txt(std::string(kSelector) + "._domainkey.example.org",
+               dkim::testing::txt_strings(dkim::testing::key_record(key.get())));
+  const ts::MilterMessage message = signed_message(key.get());
   ts::LoopbackDnsServer dns_server(zone);
 
   char dir_template[] = "/tmp/authmilter-soak-XXXXXX";
@@ -821,8 +849,7 @@ int run(const Options& options) {
       return options.unix_socket ? ts::MilterClient::unix_socket(unix_path)
                                  : ts::MilterClient::tcp(port);
     };
-    const ts::MilterMessage message = make_message();
-    // One message on a fresh connection: accepted with spf=pass and dmarc=pass?
+    // One message on a fresh connection: accepted with spf, dkim and dmarc pass?
     auto one_message = [&]() -> std::string {
       try {
         ts::MilterClient client = open_client();
@@ -830,9 +857,7 @@ int run(const Options& options) {
         client.connect_and_helo(kHelo, kClientIp);
         const ts::EomOutcome outcome = client.message(message);
         const std::string ar = outcome.authentication_results();
-        if (outcome.verdict == ts::kReplyAccept && ar.find("dmarc=pass") != std::string::npos) {
-          return "";
-        }
+        if (expected_outcome(outcome.verdict, ar)) return "";
         return std::string("verdict '") + outcome.verdict + "', A-R: " + ar;
       } catch (const std::exception& e) {
         return e.what();
@@ -860,7 +885,7 @@ int run(const Options& options) {
         static_cast<int>(pid), socket_spec.c_str(), static_cast<unsigned long long>(fd_limit),
         megabytes(baseline->rss_kb), baseline->fds, baseline->threads);
 
-    Soak soak(options, port, unix_path);
+    Soak soak(options, port, unix_path, message);
 
     // 1. Burst.
     const Soak::BurstResult burst = soak.burst();
@@ -924,7 +949,8 @@ int run(const Options& options) {
     const Stats& stats = soak.stats();
     std::printf(
         "soak: %d s, %zu-%zu client connections open (sampled each second), %llu connections "
-        "opened in all; %llu messages answered (%llu accepted with spf=pass dmarc=pass) of %llu "
+        "opened in all; %llu messages answered (%llu accepted with spf, dkim and dmarc pass) of "
+        "%llu "
         "ends of message sent; %llu resets (%llu mid-body, %llu right after end of message), "
         "%llu aborts, %llu open-and-close\n",
         options.duration_s, min_open == SIZE_MAX ? 0 : min_open, max_open,
