@@ -912,6 +912,7 @@ int run(const Options& options) {
     std::uint64_t peak_rss_kb = 0;
     std::size_t peak_fds = 0, peak_threads = 0, min_open = SIZE_MAX, max_open = 0;
     bool died = false;
+    bool ending = false;
     int second = 0;
     auto sample = [&] {
       if (!daemon.running()) {
@@ -923,7 +924,8 @@ int run(const Options& options) {
         peak_fds = std::max(peak_fds, status->fds);
         peak_threads = std::max(peak_threads, status->threads);
         const std::size_t open = soak.open_connections();
-        if (second > 0) {  // the first sample comes before the roles have settled
+        // The first sample comes before the roles have settled; the end phase closes them.
+        if (second > 0 && !ending) {
           min_open = std::min(min_open, open);
           max_open = std::max(max_open, open);
         }
@@ -940,6 +942,7 @@ int run(const Options& options) {
       return true;
     };
     if (!died) soak.run(std::chrono::seconds(options.duration_s), sample);
+    ending = true;
     const bool finished = !died && soak.finish(sample);
     if (!daemon.running()) died = true;
     checks.push_back({"every connection finished within " +
