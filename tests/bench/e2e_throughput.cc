@@ -137,7 +137,9 @@ int main(int argc, char** argv) {
     MilterMessage message;
     message.mail_from = "<alice@example.org>";
     message.recipients = {"<bob@example.net>"};
-    message.headers = parsed.headers;
+    // As the MTA sends them with SMFIP_HDR_LEADSPC: the value with its leading space.
+    for (const auto& field : parsed.headers)
+      message.headers.emplace_back(field.name, field.raw_value);
     message.body = parsed.body;
 
     char dir_template[] = "/tmp/authmilter-e2e-XXXXXX";

@@ -144,7 +144,9 @@ ts::MilterMessage signed_message(EVP_PKEY* key) {
   ts::MilterMessage message;
   message.mail_from = "<alice@example.org>";
   message.recipients = {"<bob@example.net>"};
-  message.headers = parsed.headers;
+  // As the MTA sends them with SMFIP_HDR_LEADSPC: the value with its leading space.
+  for (const auto& field : parsed.headers)
+    message.headers.emplace_back(field.name, field.raw_value);
   message.body = parsed.body;
   return message;
 }

@@ -67,12 +67,14 @@ struct Reply {
 // modifications and progress notes that may come before it.
 bool is_verdict(char reply);
 
-// One message as the MTA hands it over: envelope, header fields (name, value without the
-// leading space) and the body with CRLF line ends.
+// One message as the MTA hands it over: envelope, header fields and the body with CRLF line
+// ends.
 struct MilterMessage {
   std::string queue_id = "4ABCD1234";
   std::string mail_from;                // with angle brackets
   std::vector<std::string> recipients;  // with angle brackets
+  // Name and value; the value as it follows the colon, leading space included, as an MTA
+  // sends it once SMFIP_HDR_LEADSPC is agreed (mail::HeaderField::raw_value).
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
 };
