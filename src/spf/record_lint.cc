@@ -237,13 +237,7 @@ PreparedRecord prepare_record(std::string_view record) {
   int redirects = 0;
   int explanations = 0;
   bool has_all = false;
-  std::size_t start = 0;
-  while (start <= record.size()) {
-    std::size_t end = record.find(' ', start);
-    if (end == std::string_view::npos) end = record.size();
-    const std::string_view text = record.substr(start, end - start);
-    start = end + 1;
-    if (text.empty()) continue;
+  for (const std::string_view text : record_terms(record)) {
     if (version.empty()) {  // "v=spf1", already matched by record selection
       version = text;
       continue;
@@ -338,18 +332,9 @@ std::size_t libspf2_block_size(std::string_view text) {
 }
 
 std::string check_libspf2_capacity(std::string_view record) {
-  std::size_t start = 0;
-  bool version = true;
-  while (start <= record.size()) {
-    std::size_t end = record.find(' ', start);
-    if (end == std::string_view::npos) end = record.size();
-    const std::string_view term = record.substr(start, end - start);
-    start = end + 1;
-    if (term.empty()) continue;
-    if (version) {
-      version = false;
-      continue;
-    }
+  const std::vector<std::string_view> terms = record_terms(record);
+  for (std::size_t i = 1; i < terms.size(); ++i) {  // terms[0] is the version
+    const std::string_view term = terms[i];
     std::string_view body = term;
     if (std::string_view("+-~?").find(body.front()) != std::string_view::npos) {
       body.remove_prefix(1);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "authmilter/spf/record_lint.h"
+#include "authmilter/spf/syntax.h"
 #include "authmilter/util/ascii.h"
 
 namespace authmilter::spf {
@@ -32,18 +33,9 @@ struct RecordTerms {
 
 RecordTerms split_terms(std::string_view record) {
   RecordTerms terms;
-  bool version = true;
-  std::size_t start = 0;
-  while (start <= record.size()) {
-    std::size_t end = record.find(' ', start);
-    if (end == std::string_view::npos) end = record.size();
-    const std::string_view term = record.substr(start, end - start);
-    start = end + 1;
-    if (term.empty()) continue;
-    if (version) {
-      version = false;
-      continue;
-    }
+  const std::vector<std::string_view> all = record_terms(record);
+  for (std::size_t i = 1; i < all.size(); ++i) {  // all[0] is "v=spf1"
+    const std::string_view term = all[i];
     const std::size_t special = term.find_first_of(":/=");
     if (special != std::string_view::npos && term[special] == '=') {
       (util::istarts_with_ascii(term, "exp=") ? terms.explanation : terms.redirect) =

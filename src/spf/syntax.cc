@@ -82,6 +82,18 @@ std::string sanitize_text(std::string_view text, std::size_t max_length) {
   return out;
 }
 
+std::vector<std::string_view> record_terms(std::string_view record) {
+  std::vector<std::string_view> terms;
+  std::size_t start = 0;
+  while (start <= record.size()) {
+    std::size_t end = record.find(' ', start);
+    if (end == std::string_view::npos) end = record.size();
+    if (end > start) terms.push_back(record.substr(start, end - start));
+    start = end + 1;
+  }
+  return terms;
+}
+
 bool is_dot_atom(std::string_view value) {
   if (value.empty() || value.front() == '.' || value.back() == '.') return false;
   char previous = 0;

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace authmilter::spf {
 namespace {
@@ -106,6 +108,15 @@ TEST(HeaderValue, LengthLimit) {
 TEST(CommentText, EscapesParenthesesAndBackslash) {
   EXPECT_EQ(comment_text("a (b) c\\d"), "a \\(b\\) c\\\\d");
   EXPECT_EQ(comment_text("line\r\nbreak"), "linebreak");
+}
+
+TEST(RecordTerms, SplitOnRunsOfSpaces) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(record_terms("v=spf1 a mx -all"), (V{"v=spf1", "a", "mx", "-all"}));
+  EXPECT_EQ(record_terms("  v=spf1   ip4:192.0.2.1  "), (V{"v=spf1", "ip4:192.0.2.1"}));
+  EXPECT_EQ(record_terms("v=spf1"), (V{"v=spf1"}));
+  EXPECT_EQ(record_terms(""), V{});
+  EXPECT_EQ(record_terms("   "), V{});
 }
 
 }  // namespace

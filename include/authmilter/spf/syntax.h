@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "authmilter/util/domain_name.h"
 
@@ -41,6 +42,10 @@ std::optional<std::string> query_name(std::string_view expanded);
 // Text for a header comment or log line: controls dropped, invalid UTF-8 octets become '?',
 // cut at `max_length` octets (at a character boundary).
 std::string sanitize_text(std::string_view text, std::size_t max_length);
+
+// RFC 7208 §4.6.1: the terms of a record, separated by one or more SP, the version ("v=spf1")
+// first; empty ones (runs of SP, leading or trailing SP) are skipped. Views into `record`.
+std::vector<std::string_view> record_terms(std::string_view record);
 
 // RFC 5322 §3.2.3 dot-atom-text: atext runs separated by single dots.
 bool is_dot_atom(std::string_view value);
