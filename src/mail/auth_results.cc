@@ -69,21 +69,9 @@ std::string clean(std::string_view raw, std::size_t cap) {
   return s;
 }
 
-std::string quoted(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 std::string pvalue(std::string_view raw) {
   std::string v = clean(raw, kMaxValueLength);
-  return can_write_bare(v) ? v : quoted(v);
+  return can_write_bare(v) ? v : quoted_string(v);
 }
 
 // The words of "(comment)": parentheses that pair up (nesting at most kMaxCommentDepth,
@@ -131,7 +119,7 @@ std::vector<std::string> resinfo_units(const MethodResult& r) {
   units.push_back(r.method + "=" + r.result);
   if (!r.reason.empty()) {
     const std::string reason = clean(r.reason, kMaxReasonLength);
-    if (!reason.empty()) units.push_back("reason=" + quoted(reason));
+    if (!reason.empty()) units.push_back("reason=" + quoted_string(reason));
   }
   if (!r.comment.empty()) {
     for (auto& w : comment_words(r.comment)) units.push_back(std::move(w));

@@ -16,4 +16,16 @@ std::string unfold(std::string_view value) {
   return out;
 }
 
+std::string quoted_string(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.push_back('"');
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
 }  // namespace authmilter::mail

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "authmilter/mail/header.h"
 #include "authmilter/util/domain_name.h"
 #include "authmilter/util/utf8.h"
 
@@ -110,14 +111,7 @@ bool is_dot_atom(std::string_view value) {
 
 std::string header_value(std::string_view value) {
   const std::string clean = sanitize_text(value, kMaxHeaderValueLength);
-  if (is_dot_atom(clean)) return clean;
-  std::string out = "\"";
-  for (const char ch : clean) {
-    if (ch == '"' || ch == '\\') out.push_back('\\');
-    out.push_back(ch);
-  }
-  out.push_back('"');
-  return out;
+  return is_dot_atom(clean) ? clean : mail::quoted_string(clean);
 }
 
 std::string comment_text(std::string_view text) {

@@ -1,4 +1,5 @@
-// Tests for the header.h helpers: unfold(), is_token_char() (UTF-8: util_utf8_test.cc).
+// Tests for the header.h helpers: unfold(), is_token_char(), quoted_string() (UTF-8:
+// util_utf8_test.cc).
 #include <string>
 
 #include <gtest/gtest.h>
@@ -30,6 +31,14 @@ TEST(TokenChar, Rfc2045) {
   EXPECT_FALSE(is_token_char('\0'));
   EXPECT_FALSE(is_token_char('\x80'));
   for (char c : std::string("aZ09.-_+!#$%&'*^`{|}~")) EXPECT_TRUE(is_token_char(c)) << c;
+}
+
+TEST(QuotedString, EscapesQuoteAndBackslashOnly) {
+  EXPECT_EQ(quoted_string(""), "\"\"");
+  EXPECT_EQ(quoted_string("a b"), "\"a b\"");
+  EXPECT_EQ(quoted_string("say \"hi\""), "\"say \\\"hi\\\"\"");
+  EXPECT_EQ(quoted_string("C:\\dir"), "\"C:\\\\dir\"");
+  EXPECT_EQ(quoted_string("(x);=\xc3\xa4"), "\"(x);=\xc3\xa4\"");
 }
 
 }  // namespace

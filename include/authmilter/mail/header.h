@@ -53,6 +53,10 @@ constexpr bool is_token_char(char c) {
   return kTspecials.find(c) == std::string_view::npos;
 }
 
+// RFC 5322 §3.2.4 quoted-string of `text`: '"' and '\' escaped as quoted-pairs, nothing else
+// changed (callers drop CR, LF and controls first).
+std::string quoted_string(std::string_view text);
+
 // The UTF-8 and ASCII case helpers live in util/ (one copy each); mail's callers use them
 // under these names.
 using util::iequals_ascii;
