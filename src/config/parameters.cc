@@ -215,6 +215,15 @@ std::vector<Row> make_rows() {
          c.cache_max_ttl = *s;
          return {};
        }},
+      {{"WorkerThreads", "size", "0",
+        "threads that run the checks which wait on DNS (0: 4 per CPU core, 4 to 256; else 1 to "
+        "256)"},
+       [](Config& c, std::string_view v) -> std::string {
+         const auto n = parse_size(v, 0, kMaxWorkerThreads);
+         if (!n) return expected_size(0, kMaxWorkerThreads);
+         c.worker_threads = static_cast<std::size_t>(*n);
+         return {};
+       }},
       {{"InternalHosts", "cidr-list", "127.0.0.1, ::1",
         "clients that are not checked and get no header (networks; none: no such clients)"},
        [](Config& c, std::string_view v) -> std::string {

@@ -33,7 +33,13 @@ ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFi
       spf_(resolver, spf::CheckerOptions{config_.authserv_id}),
       dkim_(resolver, dkim_options(config_)),
       dmarc_(resolver, *files_.org_domains),
-      services_{config_, resolver, spf_,
-                &dkim_,  &dmarc_,  files_.batv_key ? &*files_.batv_key : nullptr} {}
+      pool_(config_.worker_threads),
+      services_{config_,
+                resolver,
+                spf_,
+                pool_,
+                &dkim_,
+                &dmarc_,
+                files_.batv_key ? &*files_.batv_key : nullptr} {}
 
 }  // namespace authmilter::daemon

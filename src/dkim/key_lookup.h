@@ -2,7 +2,7 @@
 //
 // What: dkim_dns_set_query_start/_waitreply/_cancel hooks. start() joins the lookup the
 //   verifier already started at end of headers (or starts one), waitreply() waits for it
-//   with Resolver::await (message deadline, cancel flag) and hands libopendkim a wire-format
+//   with Resolver::await (message deadline, cancel token) and hands libopendkim a wire-format
 //   reply built by dns::wire::encode_response, with the AD bit turned into
 //   DKIM_DNSSEC_SECURE. Temporary failures are reported as DKIM_DNS_ERROR / _EXPIRED rather
 //   than as a SERVFAIL reply, because libopendkim reads an empty SERVFAIL reply as "no key"
@@ -23,7 +23,6 @@
 #include <opendkim/dkim.h>
 // clang-format on
 
-#include <atomic>
 #include <cstddef>
 #include <map>
 #include <string>
@@ -43,7 +42,7 @@ struct KeyAnswer {
 
 struct LookupContext {
   dns::Deadline deadline;
-  const std::atomic<bool>* cancel = nullptr;
+  const work::CancelToken* cancel = nullptr;
   std::map<std::string, dns::PendingAnswer> started;  // normalized key name -> lookup
   std::map<std::string, KeyAnswer> answers;           // normalized key name -> outcome
 };

@@ -149,7 +149,7 @@ struct Verifier::Impl {
   std::vector<SignatureResult> results;
 
   Impl(const Library::Impl& lib, std::string_view message_id, dns::Deadline deadline,
-       const std::atomic<bool>* cancel)
+       const work::CancelToken* cancel)
       : library(lib), id(message_id.empty() ? "-" : message_id) {
     lookups.deadline = deadline;
     lookups.cancel = cancel;
@@ -566,7 +566,7 @@ Library::Library(dns::Resolver& resolver, VerifierOptions options)
 Library::~Library() = default;
 
 std::unique_ptr<Verifier> Library::start_message(std::string_view id, dns::Deadline deadline,
-                                                 const std::atomic<bool>* cancel) const {
+                                                 const work::CancelToken* cancel) const {
   return std::unique_ptr<Verifier>(
       new Verifier(std::make_unique<Verifier::Impl>(*impl_, id, deadline, cancel)));
 }

@@ -41,7 +41,7 @@ struct Discovery {
 };
 
 Discovery discover(const dns::PendingAnswer& pending, const std::string& domain,
-                   dns::Deadline deadline, const std::atomic<bool>* cancel) {
+                   dns::Deadline deadline, const work::CancelToken* cancel) {
   Discovery out;
   const dns::Answer answer = dns::Resolver::await(pending, deadline, cancel);
   if (answer.is_temporary_failure()) {
@@ -127,7 +127,7 @@ Evaluator::Pending Evaluator::start(std::string_view from_domain) const {
 }
 
 DmarcResult Evaluator::evaluate(const Pending& pending, const Inputs& inputs,
-                                dns::Deadline deadline, const std::atomic<bool>* cancel) const {
+                                dns::Deadline deadline, const work::CancelToken* cancel) const {
   DmarcResult out;
   if (!pending.from.ok) {
     out.result = Result::kPermError;

@@ -53,8 +53,8 @@ AnswerCache::Lookup AnswerCache::begin(const std::string& name, RrType type) {
   }
   ++stats_.misses;
   Flight flight;
-  flight.promise = std::make_shared<std::promise<Answer>>();
-  flight.pending = flight.promise->get_future().share();
+  flight.promise = std::make_shared<AnswerPromise>();
+  flight.pending = flight.promise->get_future();
   PendingAnswer pending = flight.pending;
   flights_.emplace(std::move(key), std::move(flight));
   return {std::move(pending), true};
@@ -62,7 +62,7 @@ AnswerCache::Lookup AnswerCache::begin(const std::string& name, RrType type) {
 
 void AnswerCache::complete(const std::string& name, RrType type, const Answer& answer) {
   Key key{name, type};
-  std::shared_ptr<std::promise<Answer>> promise;
+  std::shared_ptr<AnswerPromise> promise;
   {
     std::lock_guard lock(mutex_);
     if (auto flight = flights_.find(key); flight != flights_.end()) {

@@ -55,23 +55,18 @@ Answer Answer::failure(Status status, std::string detail) {
 }
 
 Answer Resolver::await(const PendingAnswer& pending, Deadline deadline,
-                       const std::atomic<bool>* cancel) {
+                       const work::CancelToken* cancel) {
   if (!pending.valid()) return Answer::failure(Status::kError, "no lookup");
-  // Wait in slices so a cancelled message (client gone, milter abort) stops waiting promptly.
-  constexpr auto kSlice = std::chrono::milliseconds(20);
-  while (true) {
-    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+  if (!pending.wait_until(deadline, cancel)) {
+    if (cancel != nullptr && cancel->cancelled()) {
       return Answer::failure(Status::kTimeout, "cancelled");
     }
-    auto now = Clock::now();
-    if (now >= deadline) {
-      if (pending.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-        return pending.get();
-      }
-      return Answer::failure(Status::kTimeout, "message deadline reached");
-    }
-    auto until = cancel != nullptr ? std::min(deadline, now + kSlice) : deadline;
-    if (pending.wait_until(until) == std::future_status::ready) return pending.get();
+    return Answer::failure(Status::kTimeout, "message deadline reached");
+  }
+  try {
+    return pending.get();
+  } catch (const work::NotRun& e) {  // the resolver went away without answering
+    return Answer::failure(Status::kError, e.what());
   }
 }
 
@@ -80,10 +75,6 @@ std::string normalize_name(std::string_view name) {
   return util::lowercase_ascii(name);
 }
 
-PendingAnswer ready_answer(Answer answer) {
-  std::promise<Answer> promise;
-  promise.set_value(std::move(answer));
-  return promise.get_future().share();
-}
+PendingAnswer ready_answer(Answer answer) { return work::make_ready_future(std::move(answer)); }
 
 }  // namespace authmilter::dns

@@ -13,7 +13,8 @@ HandlerSpec DkimHandler::spec() {
 
 void DkimHandler::on_envfrom(Transaction& txn) {
   txn.results().dkim_checked = true;
-  verifier_ = txn.services().dkim->start_message(txn.queue_id(), txn.deadline(), txn.cancel_flag());
+  verifier_ =
+      txn.services().dkim->start_message(txn.queue_id(), txn.deadline(), txn.cancel_token());
 }
 
 void DkimHandler::on_header(Transaction& txn, const mail::HeaderField& field) {

@@ -30,7 +30,7 @@ void DmarcHandler::on_eom(Transaction& txn) {
   inputs.spf = results.spf_envelope();
   inputs.dkim = results.dkim;
   results.dmarc =
-      txn.services().dmarc->evaluate(*pending_, inputs, txn.deadline(), txn.cancel_flag());
+      txn.services().dmarc->evaluate(*pending_, inputs, txn.deadline(), txn.cancel_token());
 }
 
 }  // namespace authmilter::milter

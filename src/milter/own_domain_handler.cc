@@ -50,11 +50,7 @@ void OwnDomainHandler::on_eoh(Transaction& txn) {
     }
     include_checks_.reserve(include_requests_.size());
     for (const spf::Request& request : include_requests_) {
-      include_checks_.push_back(
-          std::async(std::launch::async, [&checker = txn.services().spf, &request,
-                                          deadline = txn.deadline(), cancel = txn.cancel_flag()] {
-            return checker.check(request, deadline, cancel);
-          }).share());
+      include_checks_.push_back(start_spf_check(txn, request));
     }
   }
   claim_ = std::move(claim);
@@ -65,7 +61,7 @@ void OwnDomainHandler::on_eom(Transaction& txn) {
   policy::OwnDomainResult& claim = *claim_;
   for (std::size_t i = 0; i < include_checks_.size() && claim.approved_by.empty(); ++i) {
     const spf::CheckResult r =
-        collect_spf(include_checks_[i], include_requests_[i], txn.deadline());
+        collect_spf(include_checks_[i], include_requests_[i], txn.deadline(), txn.cancel_token());
     const std::string service = include_requests_[i].sender.substr(11);  // after "postmaster@"
     if (r.result == spf::Result::kPass) {
       claim.approved_by = "include:" + service;

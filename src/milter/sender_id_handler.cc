@@ -2,20 +2,26 @@
 
 #include "authmilter/milter/spf_handler.h"
 
+#include <memory>
+#include <string>
+#include <utility>
+
 namespace authmilter::milter {
 namespace {
 
-// Runs on a background task: waits for SPF, then decides whether the PRA check runs.
+// Runs on the Pool once SPF's result is there (it never waits for it): decides whether the
+// PRA check runs, and runs it.
 std::optional<policy::SenderIdResult> run_check(const spf::Checker& checker,
                                                 config::SenderIdMode mode,
-                                                std::shared_future<spf::CheckResult> spf,
+                                                const work::Future<spf::CheckResult>& spf,
                                                 const spf::Request& request,
                                                 policy::SenderIdResult base, dns::Deadline deadline,
-                                                const std::atomic<bool>* cancel) {
+                                                const work::CancelToken* cancel) {
   if (mode == config::SenderIdMode::kFallback) {
     if (!spf.valid()) return std::nullopt;
-    spf::Request spf_request;  // only for the timeout result's identity
-    const spf::CheckResult envelope = collect_spf(spf, spf_request, deadline);
+    spf::Request spf_request;  // only for the not-run result's identity
+    // Ready by now: the temperror it may give is for an SPF check that never ran.
+    const spf::CheckResult envelope = collect_spf(spf, spf_request, deadline, cancel);
     if (spf::is_authoritative(envelope.result)) return std::nullopt;  // SPF's word is final
     base.why = "spf=" + std::string(spf::to_token(envelope.result));
   } else {
@@ -62,29 +68,29 @@ void SenderIdHandler::on_eoh(Transaction& txn) {
   request_ = {txn.client_ip(), txn.client_helo(), base.pra, spf::Identity::kPra};
   const spf::Checker& checker = txn.services().spf;
   const dns::Deadline deadline = txn.deadline();
-  const std::atomic<bool>* cancel = txn.cancel_flag();
-  // The task owns copies of its inputs; it borrows only the checker (daemon-wide) and the
-  // cancel flag (the Transaction joins the task before that goes).
-  check_ =
-      std::async(std::launch::async, [&checker, mode, spf = txn.pending().spf_envelope,
-                                      request = request_, base = std::move(base), deadline,
-                                      cancel]() mutable {
-        return run_check(checker, mode, std::move(spf), request, std::move(base), deadline, cancel);
-      }).share();
+  std::shared_ptr<const work::CancelToken> cancel = txn.shared_cancel_token();
+  const work::Future<spf::CheckResult> spf = txn.pending().spf_envelope;
+  // The task owns copies of its inputs and a share of the cancel token; it borrows only the
+  // checker (daemon-wide). Queued once SPF is done, so no worker waits for SPF.
+  auto task = [&checker, mode, spf, request = request_, base = std::move(base), deadline, cancel] {
+    return run_check(checker, mode, spf, request, base, deadline, cancel.get());
+  };
+  work::Pool& pool = txn.services().pool;
+  check_ = spf.valid() ? pool.submit_after(spf, deadline, std::move(cancel), std::move(task))
+                       : pool.submit(deadline, std::move(cancel), std::move(task));
 }
 
 void SenderIdHandler::on_eom(Transaction& txn) {
   if (!check_.valid()) return;
-  // The task's own waits end at the deadline; the grace covers its last step.
-  if (check_.wait_until(txn.deadline() + std::chrono::milliseconds(300)) ==
-      std::future_status::ready) {
-    txn.results().sender_id = check_.get();
+  std::string why;
+  if (const auto* done = await_check(check_, txn.deadline(), txn.cancel_token(), why)) {
+    txn.results().sender_id = *done;
     return;
   }
   policy::SenderIdResult timed_out;
   timed_out.check.result = spf::Result::kTempError;
   timed_out.check.identity = spf::Identity::kPra;
-  timed_out.check.comment = "check did not finish before MessageTimeout";
+  timed_out.check.comment = std::move(why);
   timed_out.pra = request_.sender;
   timed_out.why = "timeout";
   txn.results().sender_id = timed_out;

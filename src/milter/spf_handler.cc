@@ -1,39 +1,31 @@
 #include "authmilter/milter/spf_handler.h"
 
-#include <chrono>
+#include <memory>
+#include <utility>
 
 namespace authmilter::milter {
-namespace {
 
-// The background check finishes its own lookups at the deadline; this grace lets its
-// temperror (with the lookup that timed out) arrive instead of a bare "deadline" one.
-constexpr auto kJoinGrace = std::chrono::milliseconds(200);
-
-std::shared_future<spf::CheckResult> start_check(Transaction& txn, const spf::Request& request) {
-  const spf::Checker& checker = txn.services().spf;
+work::Future<spf::CheckResult> start_spf_check(Transaction& txn, const spf::Request& request) {
+  const spf::Checker& checker = txn.services().spf;  // daemon-wide: outlives the pool's tasks
   const dns::Deadline deadline = txn.deadline();
-  const std::atomic<bool>* cancel = txn.cancel_flag();
-  // The task owns a copy of the request: Pending::spf_envelope shares the result, so the
-  // task may outlive this handler (the Transaction joins it when it lets go of Pending).
-  return std::async(std::launch::async,
-                    [&checker, request, deadline, cancel] {
-                      return checker.check(request, deadline, cancel);
-                    })
-      .share();
+  std::shared_ptr<const work::CancelToken> cancel = txn.shared_cancel_token();
+  // The task owns a copy of the request and a share of the cancel token: it may run after
+  // this Transaction is gone (then cancelled, it is dropped or stops at its next lookup).
+  return txn.services().pool.submit(deadline, cancel, [&checker, request, deadline, cancel] {
+    return checker.check(request, deadline, cancel.get());
+  });
 }
 
-}  // namespace
-
-spf::CheckResult collect_spf(const std::shared_future<spf::CheckResult>& pending,
-                             const spf::Request& request, dns::Deadline deadline) {
-  if (pending.wait_until(deadline + kJoinGrace) == std::future_status::ready) {
-    return pending.get();
-  }
+spf::CheckResult collect_spf(const work::Future<spf::CheckResult>& pending,
+                             const spf::Request& request, dns::Deadline deadline,
+                             const work::CancelToken* cancel) {
+  std::string why;
+  if (const spf::CheckResult* done = await_check(pending, deadline, cancel, why)) return *done;
   spf::CheckResult timed_out;
   timed_out.result = spf::Result::kTempError;
   timed_out.identity = request.identity;
   timed_out.checked = request.identity == spf::Identity::kHelo ? request.helo : request.sender;
-  timed_out.comment = "check did not finish before MessageTimeout";
+  timed_out.comment = std::move(why);
   return timed_out;
 }
 
@@ -42,11 +34,6 @@ HandlerSpec SpfHandler::spec() {
           {},
           [](const Services&, const Session&, Trust trust) { return trust == Trust::kUntrusted; },
           []() -> std::unique_ptr<Handler> { return std::make_unique<SpfHandler>(); }};
-}
-
-SpfHandler::~SpfHandler() {
-  // std::async futures join in their destructors; the Transaction has set the cancel flag,
-  // so the tasks return within one wait slice.
 }
 
 void SpfHandler::on_envfrom(Transaction& txn) {
@@ -62,22 +49,23 @@ void SpfHandler::start(Transaction& txn) {
   if (!null_sender) {
     mail_from_request_ = {txn.client_ip(), txn.client_helo(), txn.mail_from(),
                           spf::Identity::kMailFrom};
-    mail_from_ = start_check(txn, mail_from_request_);
+    mail_from_ = start_spf_check(txn, mail_from_request_);
     txn.pending().spf_envelope = mail_from_;
   }
   if (null_sender || txn.services().config.spf_helo == config::HeloCheck::kAlways) {
     helo_request_ = {txn.client_ip(), txn.client_helo(), "", spf::Identity::kHelo};
-    helo_ = start_check(txn, helo_request_);
+    helo_ = start_spf_check(txn, helo_request_);
     if (null_sender) txn.pending().spf_envelope = helo_;
   }
 }
 
 void SpfHandler::on_eom(Transaction& txn) {
   if (mail_from_.valid()) {
-    txn.results().spf_mail_from = collect_spf(mail_from_, mail_from_request_, txn.deadline());
+    txn.results().spf_mail_from =
+        collect_spf(mail_from_, mail_from_request_, txn.deadline(), txn.cancel_token());
   }
   if (helo_.valid()) {
-    txn.results().spf_helo = collect_spf(helo_, helo_request_, txn.deadline());
+    txn.results().spf_helo = collect_spf(helo_, helo_request_, txn.deadline(), txn.cancel_token());
   }
 }
 

@@ -37,7 +37,7 @@ void note_temporary(LookupContext& ctx, std::string_view name, dns::RrType type,
 }
 
 bool may_query(LookupContext& ctx, bool evaluation) {
-  if (ctx.cancel != nullptr && ctx.cancel->load(std::memory_order_relaxed)) {
+  if (ctx.cancel != nullptr && ctx.cancel->cancelled()) {
     if (evaluation) note_stop(ctx, Stop::kCancelled, "check cancelled");
     return false;
   }

@@ -1,7 +1,7 @@
 // authmilter::spf lookup context — one check's DNS state, counters and RFC 7208 limits.
 //
 // What: the state the libspf2 callbacks (dns_layer.h) share for one check, reached through
-//   SPF_dns_server_t::hook: the resolver, deadline and cancel flag; the RFC 7208 §4.6.4
+//   SPF_dns_server_t::hook: the resolver, deadline and cancel token; the RFC 7208 §4.6.4
 //   counters (kMaxDnsTerms DNS-querying terms, kMaxVoidLookups void lookups per check; the
 //   limits themselves are in spf.h); why the evaluation stopped; the first record problem and
 //   the first temporary DNS failure (for the A-R comment); the names libspf2 will look up
@@ -13,7 +13,6 @@
 // Internal to the spf module.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <deque>
 #include <map>
@@ -33,7 +32,7 @@ namespace authmilter::spf {
 enum class Stop {
   kNone,
   kDeadline,   // the message deadline passed before a lookup -> temperror
-  kCancelled,  // the cancel flag was set -> temperror
+  kCancelled,  // the cancel token was set -> temperror
   kTermLimit,  // more than kMaxDnsTerms DNS-querying terms -> permerror
   kVoidLimit,  // more than kMaxVoidLookups void lookups -> permerror
   kMxLimit,    // an MX answer with more than kMaxMxNames names -> permerror
@@ -43,7 +42,7 @@ bool is_permanent(Stop stop);
 
 struct LookupContext {
   LookupContext(dns::Resolver& resolver_in, dns::Deadline deadline_in,
-                const std::atomic<bool>* cancel_in, Scope scope_in, bool ipv6_client_in)
+                const work::CancelToken* cancel_in, Scope scope_in, bool ipv6_client_in)
       : resolver(resolver_in),
         deadline(deadline_in),
         cancel(cancel_in),
@@ -52,7 +51,7 @@ struct LookupContext {
 
   dns::Resolver& resolver;
   dns::Deadline deadline;
-  const std::atomic<bool>* cancel;
+  const work::CancelToken* cancel;
   Scope scope;
   bool ipv6_client;
   // The check's request, for macro values in exp= texts (see fix_macros()) and the client
@@ -109,7 +108,7 @@ void note_problem(LookupContext& ctx, std::string problem);
 void note_temporary(LookupContext& ctx, std::string_view name, dns::RrType type,
                     const dns::Answer& answer);
 
-// False when no more DNS may be asked: the cancel flag is set or the deadline has passed (the
+// False when no more DNS may be asked: the cancel token is set or the deadline has passed (the
 // resolver itself would still hand out answers that are already cached). `evaluation` says
 // whether the refusal ends the evaluation (then it is the check's reason for temperror).
 bool may_query(LookupContext& ctx, bool evaluation);

@@ -236,7 +236,7 @@ Checker::Checker(dns::Resolver& resolver, CheckerOptions options)
 }
 
 CheckResult Checker::check(const Request& request, dns::Deadline deadline,
-                           const std::atomic<bool>* cancel) const {
+                           const work::CancelToken* cancel) const {
   CheckResult out;
   out.identity = request.identity;
   try {

@@ -71,6 +71,7 @@ TEST(ConfigTableTest, NamesAreUniqueWordsWithDocs) {
                                              "MessageTimeout",
                                              "CacheSize",
                                              "CacheMaxTTL",
+                                             "WorkerThreads",
                                              "InternalHosts",
                                              "TrustedRelays",
                                              "TrustedAuthservIDs",

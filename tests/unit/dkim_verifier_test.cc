@@ -626,7 +626,7 @@ class StalledResolver final : public dns::Resolver {
     std::lock_guard lock(mutex_);
     promises_.emplace_back();
     ++started_;
-    return promises_.back().get_future().share();
+    return promises_.back().get_future();
   }
   std::size_t started() const {
     std::lock_guard lock(mutex_);
@@ -635,7 +635,7 @@ class StalledResolver final : public dns::Resolver {
 
  private:
   mutable std::mutex mutex_;
-  std::list<std::promise<dns::Answer>> promises_;
+  std::list<dns::AnswerPromise> promises_;
   std::size_t started_ = 0;
 };
 
@@ -662,12 +662,12 @@ TEST(DkimDeadlineTest, CancelFlagStopsTheKeyLookup) {
   Message message = sample_message();
   auto signed_message =
       testing::with_signatures(message, {testing::sign(message, {}, keys().rsa1024.get())});
-  std::atomic<bool> cancel{false};
+  work::CancelToken cancel;
   auto begin = dns::Clock::now();
   auto verifier = library.start_message("Q", begin + 30s, &cancel);
   std::thread canceller([&cancel] {
     std::this_thread::sleep_for(50ms);
-    cancel = true;
+    cancel.cancel();
   });
   auto results = testing::verify(*verifier, signed_message);
   canceller.join();

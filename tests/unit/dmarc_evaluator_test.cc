@@ -424,15 +424,13 @@ TEST_F(EvaluatorTest, TemporaryDnsFailures) {
   EXPECT_EQ(run_failing("nodata.example").result, Result::kNone);
 }
 
-// A resolver whose answers never come: the deadline and the cancel flag must end the wait.
+// A resolver whose answers never come: the deadline and the cancel token must end the wait.
 class SilentResolver final : public dns::Resolver {
  public:
-  dns::PendingAnswer start(std::string_view, RrType) override {
-    return promise_.get_future().share();
-  }
+  dns::PendingAnswer start(std::string_view, RrType) override { return promise_.get_future(); }
 
  private:
-  std::promise<dns::Answer> promise_;
+  dns::AnswerPromise promise_;
 };
 
 TEST(EvaluatorDeadline, PassedDeadlineAndCancelGiveTempError) {
@@ -442,7 +440,8 @@ TEST(EvaluatorDeadline, PassedDeadlineAndCancelGiveTempError) {
   const auto t0 = dns::Clock::now();
   DmarcResult r = evaluator.evaluate(pending, Inputs{}, t0 + std::chrono::milliseconds(30));
   EXPECT_EQ(r.result, Result::kTempError);
-  std::atomic<bool> cancel{true};
+  work::CancelToken cancel;
+  cancel.cancel();
   r = evaluator.evaluate(pending, Inputs{}, later(), &cancel);
   EXPECT_EQ(r.result, Result::kTempError);
   EXPECT_LT(dns::Clock::now() - t0, std::chrono::seconds(5));

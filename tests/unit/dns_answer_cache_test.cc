@@ -115,7 +115,7 @@ TEST(AnswerCache, CoalescesLookupsInFlight) {
   for (int i = 0; i < 5; ++i) {
     auto again = cache.begin("c.org", RrType::kTxt);
     EXPECT_FALSE(again.must_resolve);
-    EXPECT_NE(again.pending.wait_for(seconds(0)), std::future_status::ready);
+    EXPECT_FALSE(again.pending.ready());
     joined.push_back(again.pending);
   }
   EXPECT_EQ(cache.in_flight(), 1u);

@@ -287,7 +287,7 @@ TEST_F(CaresResolverTest, CallerDeadlineShorterThanDnsTimeout) {
   EXPECT_LT(Clock::now() - started, 1000ms);
   // Shutting down fails the lookup still in flight at once, without waiting for DNSTimeout.
   resolver.reset();
-  ASSERT_EQ(pending.wait_for(0s), std::future_status::ready);
+  ASSERT_TRUE(pending.ready());
   EXPECT_EQ(pending.get().status, Status::kError);
   EXPECT_LT(Clock::now() - started, 2000ms);
 }

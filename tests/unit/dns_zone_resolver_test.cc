@@ -186,17 +186,17 @@ TEST(ResolverHelpers, NormalizeName) {
 }
 
 TEST(ResolverHelpers, AwaitHonoursDeadlineAndCancel) {
-  std::promise<Answer> never;
-  PendingAnswer pending = never.get_future().share();
+  AnswerPromise never;
+  PendingAnswer pending = never.get_future();
   const auto started = Clock::now();
   Answer late = Resolver::await(pending, started + std::chrono::milliseconds(30));
   EXPECT_EQ(late.status, Status::kTimeout);
   EXPECT_GE(Clock::now() - started, std::chrono::milliseconds(30));
 
-  std::atomic<bool> cancel{false};
+  work::CancelToken cancel;
   std::thread canceller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    cancel = true;
+    cancel.cancel();  // wakes the wait below at once: it is not polled
   });
   Answer cancelled = Resolver::await(pending, Clock::now() + std::chrono::seconds(10), &cancel);
   canceller.join();

@@ -18,7 +18,8 @@ struct GateTest : ::testing::Test {
   config::Config config = config::Config::defaults();
   dns::ZoneResolver zone;
   spf::Checker spf{zone, spf::CheckerOptions{"mx.example.net"}};
-  Services services{config, zone, spf};
+  work::Pool pool{1};
+  Services services{config, zone, spf, pool};
   ServiceGate gate;
 };
 

@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <condition_variable>
+#include <filesystem>
 #include <fstream>
-#include <future>
+#include <list>
+#include <mutex>
 #include <sstream>
 #include <vector>
 
@@ -42,7 +46,7 @@ class TransactionTest : public ::testing::Test {
 
   Outcome run(std::string mail_from, std::vector<mail::HeaderField> headers = {},
               bool authenticated = false) {
-    const Services services{cfg_, zone_, checker_};
+    const Services services{cfg_, zone_, checker_, pool_};
     Transaction txn(services, session_, std::move(mail_from), authenticated);
     txn.set_queue_id("4ABCD");
     for (const auto& h : headers) txn.add_header(h.name, h.raw_value);
@@ -54,6 +58,7 @@ class TransactionTest : public ::testing::Test {
   config::Config cfg_;
   dns::ZoneResolver zone_;
   spf::Checker checker_;
+  work::Pool pool_{2};  // after what its tasks use: destroyed first
   Session session_;
 };
 
@@ -297,7 +302,7 @@ TEST_F(TransactionTest, TrustedRelayWithUnusableChainIsJudgedOnTheRelay) {
 TEST_F(TransactionTest, BatvTagsOurSendersAndRefusesUntaggedBounces) {
   const mail::BatvKey key("unit-test-secret-0123456789");
   cfg_.own_domains = {"ourcorp.example"};
-  const Services services{cfg_, zone_, checker_, nullptr, nullptr, &key};
+  const Services services{cfg_, zone_, checker_, pool_, nullptr, nullptr, &key};
   // Outbound: an authenticated sender in one of OwnDomains gets a tagged MAIL FROM.
   std::string tagged;
   {
@@ -363,7 +368,7 @@ TEST_F(TransactionTest, HeadersKeptUpToMaxHeaderBytesOnly) {
   const std::string value(400, 'x');
   std::vector<mail::HeaderField> headers(4, mail::HeaderField{"X-Big", value});
   headers.push_back({"Authentication-Results", "mx.test.example; spf=pass"});
-  const Services services{cfg_, zone_, checker_};
+  const Services services{cfg_, zone_, checker_, pool_};
   Transaction txn(services, session_, "alice@pass.example", false);
   for (const auto& h : headers) txn.add_header(h.name, h.raw_value);
   EXPECT_EQ(txn.headers().size(), 2u);  // 2 * ~410 bytes fit in 1024, the third does not
@@ -379,12 +384,12 @@ class SilentResolver final : public dns::Resolver {
   dns::PendingAnswer start(std::string_view, dns::RrType) override {
     std::lock_guard lock(mutex_);
     promises_.emplace_back();
-    return promises_.back().get_future().share();
+    return promises_.back().get_future();
   }
 
  private:
   std::mutex mutex_;
-  std::vector<std::promise<dns::Answer>> promises_;
+  std::vector<dns::AnswerPromise> promises_;
 };
 
 TEST(TransactionDeadlineTest, SilentDnsBecomesTempErrorAtMessageTimeout) {
@@ -393,7 +398,8 @@ TEST(TransactionDeadlineTest, SilentDnsBecomesTempErrorAtMessageTimeout) {
   cfg.message_timeout = std::chrono::milliseconds(300);
   SilentResolver resolver;
   spf::Checker checker(resolver, {"mx.test.example"});
-  const Services services{cfg, resolver, checker};
+  work::Pool pool(2);
+  const Services services{cfg, resolver, checker, pool};
   Session session;
   session.client_ip = "192.0.2.10";
   session.helo = "mail.example";
@@ -412,7 +418,8 @@ TEST(TransactionDeadlineTest, CancelStopsWaitingAtOnce) {
   cfg.message_timeout = std::chrono::seconds(60);
   SilentResolver resolver;
   spf::Checker checker(resolver, {"mx.test.example"});
-  const Services services{cfg, resolver, checker};
+  work::Pool pool(2);
+  const Services services{cfg, resolver, checker, pool};
   Session session;
   session.client_ip = "192.0.2.10";
   const auto started = std::chrono::steady_clock::now();
@@ -421,6 +428,185 @@ TEST(TransactionDeadlineTest, CancelStopsWaitingAtOnce) {
     txn.cancel();  // client vanished: destruction must not wait for the 60 s deadline
   }
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+}
+
+// The in-memory zones behind a gate: lookups wait (as on a slow network) until open().
+class GatedResolver final : public dns::Resolver {
+ public:
+  explicit GatedResolver(dns::ZoneResolver& zone) : zone_(zone) {}
+  dns::PendingAnswer start(std::string_view name, dns::RrType type) override {
+    std::lock_guard lock(mutex_);
+    asked_.emplace_back(name);
+    if (open_) return zone_.start(name, type);
+    held_.push_back({std::string(name), type, {}});
+    changed_.notify_all();
+    return held_.back().promise.get_future();
+  }
+  // Blocks until `n` lookups wait at the gate (a worker is then busy in DNS).
+  void wait_until_held(std::size_t n) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return held_.size() >= n; });
+  }
+  void open() {
+    std::list<Held> held;
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+      held.swap(held_);
+    }
+    for (Held& h : held) h.promise.set_value(zone_.start(h.name, h.type).get());
+  }
+  std::size_t held() const {
+    std::lock_guard lock(mutex_);
+    return held_.size();
+  }
+  bool asked(std::string_view name) const {
+    std::lock_guard lock(mutex_);
+    return std::find(asked_.begin(), asked_.end(), name) != asked_.end();
+  }
+
+ private:
+  struct Held {
+    std::string name;
+    dns::RrType type;
+    dns::AnswerPromise promise;
+  };
+  dns::ZoneResolver& zone_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = false;
+  std::list<Held> held_;
+  std::vector<std::string> asked_;
+};
+
+// Threads of this process now (Linux: one /proc/self/task entry per thread).
+std::size_t thread_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    ++n;
+  }
+  return n;
+}
+
+class TransactionPoolTest : public ::testing::Test {
+ protected:
+  TransactionPoolTest() : cfg_(config::Config::defaults()), gated_(zone_) {
+    cfg_.authserv_id = "mx.test.example";
+    cfg_.message_timeout = std::chrono::seconds(60);  // nothing here may end by the deadline
+    cfg_.spf_helo = config::HeloCheck::kAlways;       // two SPF checks per message
+    zone_.load(kZone);
+    session_.client_ip = "192.0.2.10";
+    session_.helo = "mail.helo.example";
+  }
+
+  // Runs a message up to end of message; its checks are queued or waiting in DNS.
+  std::unique_ptr<Transaction> begin(const Services& services, std::string mail_from) {
+    auto txn = std::make_unique<Transaction>(services, session_, std::move(mail_from), false);
+    txn->add_header("From", "Carol <carol@forwarder.example>");
+    txn->end_of_headers();
+    txn->add_body("hello\r\n");
+    return txn;
+  }
+
+  config::Config cfg_;
+  dns::ZoneResolver zone_;
+  GatedResolver gated_;
+  spf::Checker checker_{gated_, {"mx.test.example"}};
+  Session session_;
+};
+
+// Issue 11: no thread per check per message. Many messages in flight at once, every check
+// stuck in DNS: the process has only the pool's threads more than before (a thread per
+// check would add 2 or 3 per message here).
+TEST_F(TransactionPoolTest, ManyMessagesInFlightUseOnlyThePoolsThreads) {
+  const std::size_t before = thread_count();
+  work::Pool pool(3);
+  ASSERT_EQ(thread_count(), before + pool.threads());
+  const Services services{cfg_, gated_, checker_, pool};
+  constexpr int kMessages = 150;
+  std::vector<std::unique_ptr<Transaction>> in_flight;
+  std::size_t most = 0;
+  for (int i = 0; i < kMessages; ++i) {
+    in_flight.push_back(begin(services, i % 2 == 0 ? "alice@pass.example" : "bob@nospf.example"));
+    most = std::max(most, thread_count());
+  }
+  EXPECT_LE(gated_.held(), pool.threads());  // a worker waits in one lookup, the rest queue
+  gated_.open();
+  for (int i = 0; i < kMessages; ++i) {
+    const Outcome o = in_flight[static_cast<std::size_t>(i)]->finish();
+    most = std::max(most, thread_count());
+    ASSERT_TRUE(o.results.spf_mail_from);
+    ASSERT_TRUE(o.results.spf_helo);
+    EXPECT_EQ(o.results.spf_helo->result, spf::Result::kPass);
+    if (i % 2 == 0) {
+      EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kPass);
+      EXPECT_FALSE(o.results.sender_id);  // SPF pass is final
+    } else {
+      // none is not authoritative: SenderID ran after SPF, on the pool too.
+      EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kNone);
+      ASSERT_TRUE(o.results.sender_id);
+      EXPECT_EQ(o.results.sender_id->check.result, spf::Result::kPass)
+          << o.results.sender_id->check.comment;
+    }
+  }
+  in_flight.clear();
+  EXPECT_LE(most, before + pool.threads());
+}
+
+TEST_F(TransactionPoolTest, FullQueueGivesTempErrorNotAHang) {
+  work::Pool pool(1, 1);
+  cfg_.spf_helo = config::HeloCheck::kNullSender;
+  const Services services{cfg_, gated_, checker_, pool};
+  auto first = begin(services, "alice@pass.example");  // its SPF holds the only worker
+  gated_.wait_until_held(1);
+  auto second = begin(services, "bob@pass.example");   // its SPF fills the queue
+  auto third = begin(services, "carol@pass.example");  // no room: not run at all
+  const Outcome o = third->finish();
+  ASSERT_TRUE(o.results.spf_mail_from);
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kTempError);
+  EXPECT_EQ(o.results.spf_mail_from->comment, "check not run: worker pool full");
+  gated_.open();
+  EXPECT_EQ(first->finish().results.spf_mail_from->result, spf::Result::kPass);
+  EXPECT_EQ(second->finish().results.spf_mail_from->result, spf::Result::kPass);
+}
+
+TEST_F(TransactionPoolTest, CheckQueuedPastItsDeadlineDoesNoDns) {
+  work::Pool pool(1);
+  cfg_.spf_helo = config::HeloCheck::kNullSender;
+  const Services services{cfg_, gated_, checker_, pool};
+  auto first = begin(services, "alice@pass.example");  // holds the only worker
+  config::Config short_cfg = cfg_;
+  short_cfg.message_timeout = std::chrono::milliseconds(50);
+  const Services short_services{short_cfg, gated_, checker_, pool};
+  auto late = begin(short_services, "dave@fail.example");
+  const Outcome o = late->finish();  // returns at its deadline; its check is still queued
+  ASSERT_TRUE(o.results.spf_mail_from);
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kTempError);
+  EXPECT_EQ(o.results.spf_mail_from->comment, "check did not finish before MessageTimeout");
+  gated_.open();
+  EXPECT_EQ(first->finish().results.spf_mail_from->result, spf::Result::kPass);
+  // One worker, first in first out: once this runs, the late check has been dropped.
+  EXPECT_EQ(
+      pool.submit(dns::Clock::now() + std::chrono::seconds(60), nullptr, [] { return 1; }).get(),
+      1);
+  EXPECT_FALSE(gated_.asked("fail.example"));
+}
+
+TEST_F(TransactionPoolTest, CancelledMessagesQueuedChecksAreDropped) {
+  work::Pool pool(1);
+  cfg_.spf_helo = config::HeloCheck::kNullSender;
+  const Services services{cfg_, gated_, checker_, pool};
+  auto first = begin(services, "alice@pass.example");  // holds the only worker
+  auto gone = begin(services, "erin@fail.example");
+  gone->cancel();  // client vanished
+  gone.reset();
+  gated_.open();
+  EXPECT_EQ(first->finish().results.spf_mail_from->result, spf::Result::kPass);
+  EXPECT_EQ(
+      pool.submit(dns::Clock::now() + std::chrono::seconds(60), nullptr, [] { return 1; }).get(),
+      1);
+  EXPECT_FALSE(gated_.asked("fail.example"));
 }
 
 }  // namespace
@@ -458,7 +644,7 @@ test._domainkey.football.example.com TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEB
 
   // Feeds `message` as libmilter does with SMFIP_HDR_LEADSPC (values as sent).
   Outcome run(std::string message) {
-    const Services services{cfg_, zone_, checker_, &dkim_, &dmarc_};
+    const Services services{cfg_, zone_, checker_, pool_, &dkim_, &dmarc_};
     Transaction txn(services, session_, "joe@football.example.com", false);
     for (const auto& [name, value] : cli::parse_message(message).headers) {
       txn.add_header(name, value, true);
@@ -475,6 +661,7 @@ test._domainkey.football.example.com TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEB
   dkim::Library dkim_;
   std::unique_ptr<dmarc::OrgDomainFinder> org_;
   dmarc::Evaluator dmarc_;
+  work::Pool pool_{2};
   Session session_;
   std::string message_;
 };
@@ -545,7 +732,7 @@ TEST_F(TransactionTest, BatvFailMarkActsOnTheMessage) {
   const mail::BatvKey key("unit-test-secret-0123456789");
   cfg_.own_domains = {"ourcorp.example"};
   cfg_.batv_fail = Action::kMark;
-  const Services services{cfg_, zone_, checker_, nullptr, nullptr, &key};
+  const Services services{cfg_, zone_, checker_, pool_, nullptr, nullptr, &key};
   Transaction txn(services, session_, "", false);
   EXPECT_FALSE(txn.add_recipient("<alice@ourcorp.example>"));
   EXPECT_EQ(txn.take_recipient_log().size(), 1u);

@@ -552,16 +552,19 @@ TEST_F(CheckerTest, DeadlinePassedIsTempError) {
 
 TEST_F(CheckerTest, CancelIsTempError) {
   zone_.load("example.org TXT \"v=spf1 +all\"");
-  std::atomic<bool> cancel{true};
+  work::CancelToken cancel;
+  cancel.cancel();
   const CheckResult r =
       checker_.check(Request{"192.0.2.1", "mail.example.com", "a@example.org"}, later(), &cancel);
   EXPECT_EQ(r.result, Result::kTempError);
   EXPECT_NE(r.comment.find("cancel"), std::string::npos) << r.comment;
   EXPECT_EQ(zone_.query_count(), 0u);
-  cancel = false;
-  EXPECT_EQ(checker_.check(Request{"192.0.2.1", "h.example.com", "a@example.org"}, later(), &cancel)
-                .result,
-            Result::kPass);
+  const work::CancelToken not_cancelled;
+  EXPECT_EQ(
+      checker_
+          .check(Request{"192.0.2.1", "h.example.com", "a@example.org"}, later(), &not_cancelled)
+          .result,
+      Result::kPass);
 }
 
 TEST_F(CheckerTest, TemporaryFailureInAMechanismIsTempError) {

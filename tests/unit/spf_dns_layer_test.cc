@@ -285,7 +285,8 @@ TEST_F(DnsLayerTest, DeadlineAndCancelStopEvaluationLookupsOnly) {
 }
 
 TEST_F(DnsLayerTest, CancelFlagStopsLookups) {
-  std::atomic<bool> cancel{true};
+  work::CancelToken cancel;
+  cancel.cancel();
   ctx_.cancel = &cancel;
   resolver_.script = [](std::string_view, RrType) { return answer({}); };
   EXPECT_EQ(ask("example.org", ns_t_mx)->herrno, TRY_AGAIN);

@@ -12,8 +12,8 @@
 //   documentation test that fails when a key is missing from docs/authmilter.conf.5 or from
 //   conf/authmilter.conf.
 // Keys (grow as features land): Socket, AuthservID, UserID, UMask, PidFile, Syslog, LogLevel,
-//   DNSServers, DNSTimeout, MessageTimeout, CacheSize, CacheMaxTTL, InternalHosts, SPFHelo,
-//   SPFFail, SPFSoftFail, TempError, OnInternalError, MarkHeader, AddReceivedSPF,
+//   DNSServers, DNSTimeout, MessageTimeout, CacheSize, CacheMaxTTL, WorkerThreads, InternalHosts,
+//   SPFHelo, SPFFail, SPFSoftFail, TempError, OnInternalError, MarkHeader, AddReceivedSPF,
 //   MaxHeaderBytes.
 // Limits: kMaxLineLength bytes per line, kMaxFileSize bytes per file, kMaxDnsServers servers.
 // Security: the file is read before privileges are dropped; it holds no secrets. Values are
@@ -60,6 +60,7 @@ inline constexpr std::chrono::milliseconds kMinMessageTimeout{1000};
 // waiting past any sane timeout (RFC 5321 §4.5.3.2 gives the client 10 min for DATA in all).
 inline constexpr std::chrono::milliseconds kMaxMessageTimeout{300 * 1000};
 inline constexpr std::size_t kMaxCacheSize = 10'000'000;
+inline constexpr std::size_t kMaxWorkerThreads = 256;
 inline constexpr std::uint32_t kMinCacheMaxTtl = 1;
 inline constexpr std::uint32_t kMaxCacheMaxTtl = 7 * 86400;
 inline constexpr std::size_t kMinMaxHeaderBytes = 1024;
@@ -96,6 +97,7 @@ struct Config {
   std::chrono::milliseconds message_timeout{20000};
   std::size_t cache_size = 10000;  // DNS cache entries; 0: no cache
   std::uint32_t cache_max_ttl = 86400;
+  std::size_t worker_threads = 0;  // the shared check pool (work::Pool); 0: 4 per core
 
   CidrList internal_hosts;  // default 127.0.0.1, ::1 (set by defaults()); "none": empty
   CidrList trusted_relays;  // our own relays: judge the first untrusted Received: hop

@@ -1,8 +1,9 @@
 // authmilter::daemon::ServiceSet — the daemon's shared services, built in one place.
 //
 // What: from a Config and a Resolver, the SPF checker, the DKIM library, the DMARC evaluator
-//   (over the public suffix list) and the BATV key, wired into the milter::Services that every
-//   Transaction reads. The daemon (daemon.h), `authmilter check` and the benchmarks build
+//   (over the public suffix list), the BATV key and the worker pool (WorkerThreads) the
+//   checks that block in DNS run on, wired into the milter::Services that every Transaction
+//   reads. The daemon (daemon.h), `authmilter check` and the benchmarks build
 //   their services here and nowhere else.
 // Order: ServiceFiles::load() reads the files (PublicSuffixList, BATVKeyFile) and is called
 //   while still privileged; the ServiceSet is built after the privilege drop, when threads
@@ -23,6 +24,7 @@
 #include "authmilter/mail/batv.h"
 #include "authmilter/milter/transaction.h"
 #include "authmilter/spf/spf.h"
+#include "authmilter/work/pool.h"
 
 namespace authmilter::daemon {
 
@@ -58,6 +60,8 @@ class ServiceSet {
   const spf::Checker spf_;
   const dkim::Library dkim_;
   const dmarc::Evaluator dmarc_;
+  // After what its tasks use: destroyed first (queued checks completed unrun, workers joined).
+  work::Pool pool_;
   const milter::Services services_;
 };
 

@@ -11,7 +11,7 @@
 //   hooks (wire-format replies built with dns::wire::encode_response). end_of_headers()
 //   already *starts* the key lookup of every signature that will be verified, so the lookups
 //   run while the body streams; finish() waits for them until the message deadline or the
-//   cancel flag (Resolver::await semantics). SERVFAIL/timeout/cancel → temperror;
+//   cancel token (Resolver::await semantics). SERVFAIL/timeout/cancel → temperror;
 //   NXDOMAIN/NODATA → permerror ("no key"). The AD bit of the key's answer becomes
 //   libopendkim's DNSSEC status and SignatureResult::dnssec.
 // Judging (RFC 8601 §2.7.1 tokens): pass; fail with comment "body hash mismatch" or
@@ -49,7 +49,6 @@
 //   field, never a crash.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -94,10 +93,10 @@ class Library {
   Library& operator=(const Library&) = delete;
 
   // A verifier for one message. `id` (the queue id) appears in libopendkim's own messages.
-  // Key lookups wait until `deadline` or until `*cancel` becomes true. Throws
+  // Key lookups wait until `deadline` or until `*cancel` is cancelled. Throws
   // std::runtime_error only when libopendkim cannot allocate a handle.
   std::unique_ptr<Verifier> start_message(std::string_view id, dns::Deadline deadline,
-                                          const std::atomic<bool>* cancel = nullptr) const;
+                                          const work::CancelToken* cancel = nullptr) const;
 
   const VerifierOptions& options() const;
   // Whether this libopendkim verifies ed25519-sha256 (DKIM_FEATURE_ED25519); Debian 12's

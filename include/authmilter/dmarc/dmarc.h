@@ -38,7 +38,6 @@
 //   normalize_domain() (domain.h) or the record parser before anything compares or stores them.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <span>
 #include <string>
@@ -151,7 +150,7 @@ class Evaluator {
 
   // At end of message; waits for the lookups until `deadline` or `*cancel` (temperror).
   DmarcResult evaluate(const Pending& pending, const Inputs& inputs, dns::Deadline deadline,
-                       const std::atomic<bool>* cancel = nullptr) const;
+                       const work::CancelToken* cancel = nullptr) const;
 
  private:
   dns::Resolver& resolver_;

@@ -19,7 +19,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <future>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -83,7 +82,7 @@ class AnswerCache {
     Clock::time_point expires;
   };
   struct Flight {
-    std::shared_ptr<std::promise<Answer>> promise;
+    std::shared_ptr<AnswerPromise> promise;
     PendingAnswer pending;
   };
   using Lru = std::list<Entry>;  // front: most recently used

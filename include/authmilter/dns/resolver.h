@@ -9,22 +9,26 @@
 // Results: an Answer carries a Status that maps onto the RFC outcomes the checks need:
 //   kNoError with records; kNoData / kNxDomain (RFC 2308 negative answers: "void lookups" for
 //   SPF, "none" for DMARC/DKIM); kServFail / kTimeout / kError are temporary (temperror).
+// Waiting: await() blocks on the lookup's shared state until the answer, the deadline or the
+//   caller's CancelToken, whichever comes first; the resolver's completion and the cancel
+//   each wake it at once (no polling).
 // Names: case-insensitive, a trailing dot is ignored (normalize_name()).
 // Security: answers are untrusted input; records keep raw bytes, callers validate them.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <future>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "authmilter/work/cancel.h"
+#include "authmilter/work/future.h"
+
 namespace authmilter::dns {
 
-using Clock = std::chrono::steady_clock;
-using Deadline = Clock::time_point;
+using Clock = work::Clock;
+using Deadline = work::Deadline;
 
 // DNS RR types we ask for (RFC 1035, RFC 3596, RFC 4408 type 99).
 enum class RrType : std::uint16_t {
@@ -79,7 +83,8 @@ struct Answer {
   static Answer failure(Status status, std::string detail);
 };
 
-using PendingAnswer = std::shared_future<Answer>;
+using PendingAnswer = work::Future<Answer>;
+using AnswerPromise = work::Promise<Answer>;
 
 class Resolver {
  public:
@@ -93,12 +98,12 @@ class Resolver {
   virtual PendingAnswer start(std::string_view name, RrType type) = 0;
 
   // Waits for `pending` until `deadline`; a kTimeout answer when the deadline passes first or
-  // when `*cancel` becomes true (checked at least every 20 ms).
+  // when `*cancel` is cancelled (which wakes this wait at once).
   static Answer await(const PendingAnswer& pending, Deadline deadline,
-                      const std::atomic<bool>* cancel = nullptr);
+                      const work::CancelToken* cancel = nullptr);
 
   Answer lookup(std::string_view name, RrType type, Deadline deadline,
-                const std::atomic<bool>* cancel = nullptr) {
+                const work::CancelToken* cancel = nullptr) {
     return await(start(name, type), deadline, cancel);
   }
 };

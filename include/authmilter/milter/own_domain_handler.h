@@ -9,11 +9,10 @@
 //   `include:domain` of OwnDomainSenders authorizes the client (that domain's SPF record
 //   evaluated for the client, as an SPF include: would: pass means approved), or (c) a DKIM
 //   signature of one of OwnDomains passes for that domain (aligned, relaxed). The include
-//   checks start at end of headers and run while the body streams.
+//   checks are queued on the worker Pool at end of headers and run while the body streams.
 // Config keys: OwnDomains, OwnDomainSenders, and through the policy OwnDomainSpoof.
 #pragma once
 
-#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,7 +34,7 @@ class OwnDomainHandler final : public Handler {
  private:
   std::optional<policy::OwnDomainResult> claim_;
   std::vector<spf::Request> include_requests_;
-  std::vector<std::shared_future<spf::CheckResult>> include_checks_;
+  std::vector<work::Future<spf::CheckResult>> include_checks_;
 };
 
 }  // namespace authmilter::milter

@@ -1,39 +1,63 @@
 // authmilter::milter::SpfHandler — SPF at the milter stages (RFC 7208).
 //
 // What: at MAIL FROM it starts the MAIL FROM check (RFC 7208 §2.4) and, for the null sender or
-//   with `SPFHelo always`, the HELO check (§2.3), each on a background task so DNS runs while
-//   the client sends headers and body; at end of message it waits for them, bounded by the
-//   message deadline, and stores the typed results. A check still running at the deadline is
-//   reported as temperror (DESIGN §4).
+//   with `SPFHelo always`, the HELO check (§2.3), each queued on the shared worker Pool
+//   (libspf2 blocks in its DNS callback) so DNS runs while the client sends headers and body;
+//   at end of message it waits for them, bounded by the message deadline and woken by the
+//   Transaction's cancel, and stores the typed results. A check not finished by the deadline,
+//   or never run (pool queue full), is reported as temperror (DESIGN §4).
 // Publishes: Pending::spf_envelope (MAIL FROM, or HELO for the null sender) for SenderID.
 // Config keys: SPFHelo (and, through the policy, SPFFail, SPFSoftFail, TempError).
 #pragma once
 
-#include <future>
 #include <optional>
+#include <string>
 
 #include "authmilter/milter/transaction.h"
 
 namespace authmilter::milter {
 
-// Waits for a started check until `deadline` (plus a short grace for its own temperror);
-// temperror when it has not finished. Shared with SenderID, which runs the same engine.
-spf::CheckResult collect_spf(const std::shared_future<spf::CheckResult>& pending,
-                             const spf::Request& request, dns::Deadline deadline);
+// Waits for a check queued on the Pool until `deadline` plus work::kSettleGrace (a check
+// stopped by the deadline then names the lookup that timed out) or `*cancel`. Null when it
+// has no result, with `why` set: the temperror comment.
+template <class T>
+const T* await_check(const work::Future<T>& pending, dns::Deadline deadline,
+                     const work::CancelToken* cancel, std::string& why) {
+  static constexpr const char* kNotFinished = "check did not finish before MessageTimeout";
+  if (!pending.wait_until(deadline + work::kSettleGrace, cancel)) {
+    why = kNotFinished;
+    return nullptr;
+  }
+  try {
+    return &pending.get();
+  } catch (const work::NotRun& e) {
+    why = e.reason() == work::NotRun::Reason::kSaturated ? "check not run: worker pool full"
+                                                         : kNotFinished;
+    return nullptr;
+  }
+}
+
+// A started SPF check's result, or temperror when await_check() has none. Shared with
+// SenderID and own-domain include: checks, which run the same engine.
+spf::CheckResult collect_spf(const work::Future<spf::CheckResult>& pending,
+                             const spf::Request& request, dns::Deadline deadline,
+                             const work::CancelToken* cancel);
+
+// Queues `request` on the Pool for the SPF engine, with the message's deadline and cancel.
+work::Future<spf::CheckResult> start_spf_check(Transaction& txn, const spf::Request& request);
 
 class SpfHandler final : public Handler {
  public:
   // Declared order (handler.h): none.
   static HandlerSpec spec();
-  ~SpfHandler() override;
   void on_envfrom(Transaction& txn) override;
   // For a trusted relay the client to judge is known only here (Received: chain).
   void on_eoh(Transaction& txn) override;
   void on_eom(Transaction& txn) override;
 
  private:
-  std::shared_future<spf::CheckResult> mail_from_;
-  std::shared_future<spf::CheckResult> helo_;
+  work::Future<spf::CheckResult> mail_from_;
+  work::Future<spf::CheckResult> helo_;
   spf::Request mail_from_request_;
   spf::Request helo_request_;
   void start(Transaction& txn);

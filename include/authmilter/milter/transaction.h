@@ -24,10 +24,8 @@
 // Security: every string here came from the SMTP client; handlers and writers sanitize.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +45,9 @@
 #include "authmilter/policy/policy.h"
 #include "authmilter/policy/results.h"
 #include "authmilter/spf/spf.h"
+#include "authmilter/work/cancel.h"
+#include "authmilter/work/future.h"
+#include "authmilter/work/pool.h"
 
 namespace authmilter::milter {
 
@@ -55,6 +56,7 @@ struct Services {
   const config::Config& config;
   dns::Resolver& resolver;
   const spf::Checker& spf;
+  work::Pool& pool;  // runs the checks that block in their DNS (libspf2); shared by all
   const dkim::Library* dkim = nullptr;      // absent: no DKIM check (unit tests of other checks)
   const dmarc::Evaluator* dmarc = nullptr;  // absent: no DMARC check
   const mail::BatvKey* batv = nullptr;      // absent: BATV off (no BATVKeyFile)
@@ -74,7 +76,7 @@ struct Session {
 // Results that later stages wait for, or facts several handlers read, published once so
 // handlers never reach into each other (SenderID waits for SPF; DMARC for SPF and DKIM).
 struct Pending {
-  std::shared_future<spf::CheckResult> spf_envelope;  // MAIL FROM, or HELO for <>
+  work::Future<spf::CheckResult> spf_envelope;  // MAIL FROM, or HELO for <>
   // Parsed once per message at end of headers, before any handler's on_eoh (untrusted
   // clients only): the RFC 7489 §6.6.1 From: domain (DMARC, own domains) and the RFC 4407
   // PRA (SenderID, own domains).
@@ -123,8 +125,9 @@ class Transaction {
   void add_body(std::string_view chunk);
   // Waits for the checks (never past the deadline), decides, and returns the edits.
   Outcome finish();
-  // Client gone or MTA abort: in-flight lookups stop waiting at once.
-  void cancel() { cancelled_.store(true); }
+  // Client gone or MTA abort: in-flight lookups stop waiting at once and this message's
+  // queued checks are dropped.
+  void cancel() { cancel_->cancel(); }
 
   // For handlers.
   const Services& services() const { return services_; }
@@ -145,7 +148,9 @@ class Transaction {
   bool headers_truncated() const { return headers_truncated_; }
   std::size_t header_bytes() const { return header_bytes_; }  // kept, within MaxHeaderBytes
   dns::Deadline deadline() const { return deadline_; }
-  const std::atomic<bool>* cancel_flag() const { return &cancelled_; }
+  const work::CancelToken* cancel_token() const { return cancel_.get(); }
+  // For tasks queued on the Pool: they may outlive this Transaction.
+  std::shared_ptr<const work::CancelToken> shared_cancel_token() const { return cancel_; }
   policy::Results& results() { return results_; }
   Pending& pending() { return pending_; }
   Trust trust() const { return trust_; }
@@ -169,8 +174,8 @@ class Transaction {
   dns::Deadline deadline_;
   policy::Results results_;
   Pending pending_;
-  // Declared before the handlers: handlers' background work reads it until they are joined.
-  std::atomic<bool> cancelled_{false};
+  // Shared with the queued checks, which own everything they use: nothing waits for them.
+  std::shared_ptr<work::CancelToken> cancel_ = std::make_shared<work::CancelToken>();
   std::vector<std::unique_ptr<Handler>> handlers_;
 };
 

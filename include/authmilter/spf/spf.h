@@ -22,7 +22,6 @@
 //   that passed our syntax pre-checks.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -85,7 +84,7 @@ class Checker {
   // Evaluates `request` (MAIL FROM or HELO per request.identity). Never throws for hostile
   // input; DNS trouble or the deadline gives kTempError.
   CheckResult check(const Request& request, dns::Deadline deadline,
-                    const std::atomic<bool>* cancel = nullptr) const;
+                    const work::CancelToken* cancel = nullptr) const;
 
  private:
   dns::Resolver& resolver_;
