@@ -2,7 +2,7 @@
 // costs the daemon between MAIL FROM and end of message, DNS answered from memory.
 //
 // CPU time is measured for the whole process (MeasureProcessCPUTime), because the SPF check
-// runs on its own thread (std::async, milter/spf_handler.cc): items_per_second is then
+// runs on the worker pool (work::Pool, milter/spf_handler.cc): items_per_second is then
 // messages per CPU-second, i.e. per core. The two-thread run shows what two concurrent SMTP
 // connections get out of this machine's two cores, by wall-clock time.
 #include <benchmark/benchmark.h>
