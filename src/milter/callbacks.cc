@@ -171,6 +171,12 @@ sfsistat guarded(SMFICTX* ctx, std::string_view where, Body&& body) noexcept {
   }
 }
 
+// An edit at end of message failed to reach the MTA. libmilter refuses an edit only for an
+// action not negotiated (we ask for ours and Postfix and Sendmail grant them) or when writing
+// to the MTA fails: the MTA has dropped the connection (a client reset after its final dot),
+// which is no fault of ours and needs no OnInternalError.
+struct MtaGone {};
+
 // `leading_space`: with SMFIP_HDR_LEADSPC the MTA adds no space after the colon of headers we
 // add, so we write it ourselves.
 void apply_edits(SMFICTX* ctx, const Services& services, const Outcome& outcome,
@@ -203,15 +209,29 @@ void apply_edits(SMFICTX* ctx, const Services& services, const Outcome& outcome,
   }
   if (!outcome.auth_results.empty()) {
     std::string value = space + outcome.auth_results;
-    if (smfi_insheader(ctx, 0, kArName, value.data()) != MI_SUCCESS) {
-      throw std::runtime_error("smfi_insheader(Authentication-Results) failed");
-    }
+    if (smfi_insheader(ctx, 0, kArName, value.data()) != MI_SUCCESS) throw MtaGone();
   }
   if (outcome.add_mark) {
     const auto [mark_name, mark_value] = config::split_header(services.config.mark_header);
     std::string name(mark_name);
     std::string value = space + std::string(mark_value);
     smfi_addheader(ctx, name.data(), value.data());
+  }
+}
+
+// apply_edits(); false (logged once, at info) when the MTA is gone: the answer then reaches
+// nobody, and a tempfail is the safe one should it arrive after all.
+bool apply_edits_or_log(SMFICTX* ctx, const Services& services, const Outcome& outcome,
+                        Connection& c, const std::string& queue_id) {
+  try {
+    apply_edits(ctx, services, outcome, c.leading_space_kept);
+    return true;
+  } catch (const MtaGone&) {
+    c.why = "MTA connection lost while adding our headers";
+    spdlog::info(
+        "{}",
+        log::fields({{"qid", queue_id}, {"event", "mta_gone"}, {"stage", "eom"}, {"why", c.why}}));
+    return false;
   }
 }
 
@@ -388,6 +408,7 @@ sfsistat on_eom(SMFICTX* ctx) noexcept {
                                       {"kept_header_bytes", std::to_string(c->txn->header_bytes())},
                                       {"truncated", c->txn->headers_truncated() ? "yes" : "no"}}));
     }
+    const std::string queue_id = c->txn->queue_id();
     c->end_message();
     spdlog::info("{}", outcome.summary);
     const policy::Verdict& verdict = outcome.verdict;
@@ -397,7 +418,7 @@ sfsistat on_eom(SMFICTX* ctx) noexcept {
       case config::Action::kTempfail:
         return set_reply_and_return(ctx, verdict, SMFIS_TEMPFAIL);
       case config::Action::kQuarantine: {
-        apply_edits(ctx, services, outcome, c->leading_space_kept);
+        if (!apply_edits_or_log(ctx, services, outcome, *c, queue_id)) return SMFIS_TEMPFAIL;
         std::string reason = reply_text(verdict.reason);
         if (smfi_quarantine(ctx, reason.data()) != MI_SUCCESS) {
           throw std::runtime_error("smfi_quarantine failed");
@@ -406,7 +427,7 @@ sfsistat on_eom(SMFICTX* ctx) noexcept {
       }
       case config::Action::kAccept:
       case config::Action::kMark:
-        apply_edits(ctx, services, outcome, c->leading_space_kept);
+        if (!apply_edits_or_log(ctx, services, outcome, *c, queue_id)) return SMFIS_TEMPFAIL;
         return SMFIS_ACCEPT;
     }
     return SMFIS_ACCEPT;

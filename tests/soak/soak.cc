@@ -1032,6 +1032,17 @@ int run(const Options& options) {
                         !killed && WIFEXITED(status) && WEXITSTATUS(status) == 0,
                         killed ? "killed" : ts::describe_wait_status(status)});
     }
+    // Clients that vanish are the clients' doing: none of it may count as our own failure.
+    {
+      std::ifstream log_in(log_path);
+      std::string line;
+      std::size_t internal_errors = 0;
+      while (std::getline(log_in, line)) {
+        if (line.find("event=internal_error") != std::string::npos) ++internal_errors;
+      }
+      checks.push_back({"no internal error logged", internal_errors == 0,
+                        std::to_string(internal_errors) + " event=internal_error lines"});
+    }
     for (const Check& check : checks) keep_log = keep_log || !check.passed;
   }
 
