@@ -88,15 +88,7 @@ std::uint16_t free_port() {
 }
 
 std::string daemon_config(const std::string& socket, const std::string& dns) {
-  return "Socket " + socket +
-         "\n"
-         "AuthservID mx.example.net\n"
-         "DNSServers " +
-         dns +
-         "\n"
-         "Syslog no\n"
-         "LogLevel info\n"
-         "PublicSuffixList " +
+  return test_support::load_test_daemon_config(socket, dns) + "PublicSuffixList " +
          public_suffix_list_path() + "\n";
 }
 

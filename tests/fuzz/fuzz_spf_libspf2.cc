@@ -35,28 +35,19 @@
 #include "authmilter/dns/zone_resolver.h"
 #include "authmilter/spf/record_lint.h"
 #include "authmilter/spf/spf.h"
+#include "authmilter/util/ascii.h"
 #include "fuzz_support.h"
 
 namespace {
 
 using namespace authmilter;
+using fuzz::printable;
 
-bool printable(std::string_view text) {
-  for (char c : text) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
-}
-
+// "v=spf1" in any case, alone or followed by a space (RFC 7208 §4.5).
 bool starts_with_spf1(std::string_view text) {
   constexpr std::string_view kVersion = "v=spf1";
-  if (text.size() < kVersion.size()) return false;
-  for (std::size_t i = 0; i < kVersion.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
-    if (c != kVersion[i]) return false;
-  }
-  return text.size() == kVersion.size() || text[kVersion.size()] == ' ';
+  return util::istarts_with_ascii(text, kVersion) &&
+         (text.size() == kVersion.size() || text[kVersion.size()] == ' ');
 }
 
 std::string as_record(std::string_view text) {

@@ -22,13 +22,7 @@
 namespace {
 
 using namespace authmilter;
-
-bool printable(std::string_view text) {
-  for (char c : text) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
-}
+using fuzz::printable;
 
 void check_record(std::string_view input) {
   std::string record(input);

@@ -52,6 +52,14 @@ inline bool has_line_break_or_nul(std::string_view text) {
   return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
+// Printable ASCII only (space to '~'): the text an SPF record is made of (RFC 7208 §12).
+inline bool printable(std::string_view text) {
+  for (char c : text) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 // Any C0 control, DEL.
 inline bool has_control(std::string_view text) {
   for (char c : text) {

@@ -779,17 +779,6 @@ class Soak {
 
 double megabytes(std::uint64_t kb) { return static_cast<double>(kb) / 1024.0; }
 
-std::string daemon_config(const std::string& socket, const std::string& dns) {
-  return "Socket " + socket +
-         "\n"
-         "AuthservID mx.example.net\n"
-         "DNSServers " +
-         dns +
-         "\n"
-         "Syslog no\n"
-         "LogLevel info\n";
-}
-
 // Waits (bounded) until the fd and thread counts hold still for a few samples.
 std::optional<ts::ProcStatus> settled_status(pid_t pid, std::chrono::seconds bound) {
   const auto deadline = Clock::now() + bound;
@@ -838,7 +827,7 @@ int run(const Options& options) {
       options.unix_socket ? "unix:" + unix_path : "inet:" + std::to_string(port) + "@127.0.0.1";
   {
     std::ofstream out(config_path);
-    out << daemon_config(socket_spec, dns_server.spec());
+    out << ts::load_test_daemon_config(socket_spec, dns_server.spec());
     if (!out) throw std::runtime_error("cannot write " + config_path);
   }
 

@@ -124,4 +124,9 @@ std::string describe_wait_status(int status) {
   return "status " + std::to_string(status);
 }
 
+std::string load_test_daemon_config(const std::string& socket, const std::string& dns) {
+  return "Socket " + socket + "\nAuthservID mx.example.net\nDNSServers " + dns +
+         "\nSyslog no\nLogLevel info\n";
+}
+
 }  // namespace authmilter::test_support
