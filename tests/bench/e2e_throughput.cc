@@ -72,21 +72,6 @@ bool accepted_with_dmarc_pass(const test_support::EomOutcome& outcome) {
          outcome.authentication_results().find("dmarc=pass") != std::string::npos;
 }
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("no free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::string daemon_config(const std::string& socket, const std::string& dns) {
   return test_support::load_test_daemon_config(socket, dns) + "PublicSuffixList " +
          public_suffix_list_path() + "\n";
@@ -147,7 +132,7 @@ int main(int argc, char** argv) {
         ::rmdir(dir.c_str());
       }
     } cleanup{dir, config_path, unix_path};
-    const std::uint16_t port = inet ? free_port() : 0;
+    const std::uint16_t port = inet ? authmilter::test_support::free_loopback_port() : 0;
     const std::string socket_spec =
         inet ? "inet:" + std::to_string(port) + "@127.0.0.1" : "unix:" + unix_path;
     {

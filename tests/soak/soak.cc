@@ -221,21 +221,6 @@ struct Stats {
   }
 };
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("no free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Raises the soft RLIMIT_NOFILE to what `connections` need (the daemon inherits it: one fd per
 // connection plus its own); returns the limit now in force.
 rlim_t raise_fd_limit(int connections) {
@@ -822,7 +807,7 @@ int run(const Options& options) {
   const std::string config_path = dir / "authmilter.conf";
   const std::string log_path = dir / "authmilter.log";
   const std::string unix_path = options.unix_socket ? std::string(dir / "milter.sock") : "";
-  const std::uint16_t port = options.unix_socket ? 0 : free_port();
+  const std::uint16_t port = options.unix_socket ? 0 : ts::free_loopback_port();
   const std::string socket_spec =
       options.unix_socket ? "unix:" + unix_path : "inet:" + std::to_string(port) + "@127.0.0.1";
   {

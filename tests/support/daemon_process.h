@@ -60,6 +60,9 @@ class DaemonProcess {
 // Describes a wait status: "exit 0", "signal 11 (Segmentation fault)".
 std::string describe_wait_status(int status);
 
+// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's pick).
+std::uint16_t free_loopback_port();
+
 // The smallest daemon configuration a load test needs: the milter `socket`, the loopback DNS
 // server `dns` ("127.0.0.1:PORT"), a fixed AuthservID and the log on stderr.
 std::string load_test_daemon_config(const std::string& socket, const std::string& dns);

@@ -44,8 +44,8 @@
 // Limit: kMaxMechanisms mechanisms per record (after the rewrites; redirect= counts, as in
 //   libspf2), else permerror. RFC 7208 sets no such limit, but libspf2 counts mechanisms in
 //   an unsigned char and compiles only 511 octets of them per record, so the DNS layer has to
-//   split long records into parts (src/spf/record_split.h); this bounds that work and keeps the parts
-//   within libspf2's recursion depth. No real record comes near it.
+//   split long records into parts (src/spf/record_split.h); this bounds that work and keeps the
+//   parts within libspf2's recursion depth. No real record comes near it.
 // Not covered (known libspf2 deviation): a macro with ',' or '/' delimiters whose expansion
 //   holds '/', a control or an 8-bit octet stays as it is (libspf2: syntax error, permerror).
 // Security: input is a DNS TXT record (hostile); linear scans, bounded by the record size.
