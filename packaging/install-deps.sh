@@ -18,7 +18,7 @@
 set -eu
 
 BUILD_PACKAGES="build-essential cmake pkg-config libmilter-dev libspf2-dev libopendkim-dev
-libopendmarc-dev libc-ares-dev libspdlog-dev libssl-dev libpsl-dev libidn2-dev publicsuffix
+libc-ares-dev libspdlog-dev libssl-dev libpsl-dev libidn2-dev publicsuffix
 libgtest-dev libgmock-dev"
 TEST_PACKAGES="postfix nsd libyaml-cpp-dev clang-format"
 

@@ -124,24 +124,34 @@ void json_spf(Json& j, std::string_view key, const spf::CheckResult& r) {
 }
 
 void json_dmarc(Json& j, const dmarc::DmarcResult& d) {
+  auto optional_policy = [](const std::optional<dmarc::Policy>& p) {
+    return p ? dmarc::to_token(*p) : std::string_view();
+  };
   j.open("dmarc", '{')
       .str("result", dmarc::to_token(d.result))
       .str("from_domain", d.from_domain)
+      .str("discovery", dmarc::to_token(d.discovery))
       .str("org_domain", d.org_domain)
       .str("policy_domain", d.policy_domain)
       .str("from_problem", d.from_problem == dmarc::FromProblem::kNone
                                ? std::string_view()
                                : dmarc::to_string(d.from_problem))
+      .str("psd", dmarc::to_token(d.psd))
       .str("p", dmarc::to_token(d.p))
-      .str("sp", dmarc::to_token(d.sp))
-      .boolean("sp_explicit", d.sp_explicit)
+      .str("sp", optional_policy(d.sp))
+      .str("np", optional_policy(d.np))
+      .boolean("testing", d.testing)
+      .boolean("testing_from_pct", d.testing_from_pct)
       .str("adkim", dmarc::to_token(d.adkim))
-      .str("aspf", dmarc::to_token(d.aspf))
-      .number("pct", d.pct)
+      .str("aspf", dmarc::to_token(d.aspf));
+  j.open("rua", '[');
+  for (const std::string& uri : d.rua) j.str("", uri);
+  j.close(']')
+      .boolean("p_none_for_rua", d.p_none_for_rua)
+      .boolean("author_domain_exists", d.author_domain_exists)
+      .str("policy_tag", dmarc::to_token(d.policy_tag))
       .str("requested", dmarc::to_token(d.requested))
-      .boolean("subdomain_policy_applied", d.subdomain_policy_applied)
       .str("disposition", dmarc::to_token(d.disposition))
-      .boolean("sampled_out", d.sampled_out)
       .boolean("spf_aligned", d.spf_aligned)
       .boolean("dkim_aligned", d.dkim_aligned)
       .str("dkim_aligned_domain", d.dkim_aligned_domain)

@@ -335,14 +335,27 @@ std::vector<Row> make_rows() {
          return {};
        }},
       {{"DMARCReject", "action", "reject",
-        "action when DMARC fails and the domain's policy (after pct) is reject"},
+        "action when DMARC fails and the policy applied (after t=y) is reject"},
        [](Config& c, std::string_view v) { return set_action(c.dmarc_reject, v); }},
       {{"DMARCQuarantine", "action", "mark",
-        "action when DMARC fails and the domain's policy (after pct) is quarantine"},
+        "action when DMARC fails and the policy applied (after t=y) is quarantine"},
        [](Config& c, std::string_view v) { return set_action(c.dmarc_quarantine, v); }},
       {{"DMARCMultipleFrom", "action", "reject",
         "action when From: has several addresses or fields (RFC 7489 6.6.1: dmarc=permerror)"},
        [](Config& c, std::string_view v) { return set_action(c.dmarc_multiple_from, v); }},
+      {{"DMARCDiscovery", "discovery", "treewalk",
+        "how DMARC finds the policy record and organizational domains: treewalk (RFC 9989 DNS "
+        "tree walk) or psl (RFC 7489, public suffix list)"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (util::iequals_ascii(v, "treewalk")) {
+           c.dmarc_discovery_psl = false;
+         } else if (util::iequals_ascii(v, "psl")) {
+           c.dmarc_discovery_psl = true;
+         } else {
+           return "expected treewalk or psl";
+         }
+         return {};
+       }},
       {{"PublicSuffixList", "path", "/usr/share/publicsuffix/public_suffix_list.dat",
         "public suffix list for DMARC organizational domains (Debian package publicsuffix)"},
        [](Config& c, std::string_view v) -> std::string {

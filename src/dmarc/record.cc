@@ -79,17 +79,6 @@ std::optional<int> parse_pct(std::string_view v) {
   return n;
 }
 
-// dmarc-ainterval = "ri" *WSP "=" *WSP 1*DIGIT; a 32-bit count of seconds.
-bool valid_ri(std::string_view v) {
-  if (v.empty() || v.size() > 10) return false;
-  std::uint64_t n = 0;
-  for (const char c : v) {
-    if (!is_digit(c)) return false;
-    n = n * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return n <= 0xffffffffULL;
-}
-
 // Splits on `sep`, trimming WSP around each item; false when an item is empty.
 template <class Check>
 bool every_item(std::string_view v, char sep, Check check) {
@@ -110,15 +99,8 @@ bool valid_fo(std::string_view v) {
   });
 }
 
-// dmarc-rfmt = Keyword *(*WSP ":" Keyword); the registered formats are afrf and iodef.
-bool valid_rf(std::string_view v) {
-  return every_item(v, ':', [](std::string_view item) {
-    return util::iequals_ascii(item, "afrf") || util::iequals_ascii(item, "iodef");
-  });
-}
-
-// dmarc-uri = URI [ "!" 1*DIGIT [ "k" / "m" / "g" / "t" ] ] (RFC 7489 §6.4), for the schemes
-// a report can go to: mailto: with local@domain, http(s): with an authority.
+// dmarc-uri = URI [ "!" 1*DIGIT [ "k" / "m" / "g" / "t" ] ] (RFC 9989: obs-dmarc-uri), for the
+// schemes a report can go to: mailto: with local@domain, http(s): with an authority.
 bool valid_report_uri(std::string_view uri) {
   const std::size_t bang = uri.rfind('!');
   if (bang != std::string_view::npos) {
@@ -152,9 +134,23 @@ bool valid_report_uri(std::string_view uri) {
 
 bool valid_report_uri_list(std::string_view v) { return every_item(v, ',', valid_report_uri); }
 
-enum Tag { kV, kP, kSp, kAdkim, kAspf, kPct, kRua, kRuf, kRi, kRf, kFo, kTagCount };
+std::optional<Psd> parse_psd(std::string_view v) {
+  if (util::iequals_ascii(v, "y")) return Psd::kYes;
+  if (util::iequals_ascii(v, "n")) return Psd::kNo;
+  if (util::iequals_ascii(v, "u")) return Psd::kUnspecified;
+  return std::nullopt;
+}
+
+std::optional<bool> parse_yorn(std::string_view v) {
+  if (util::iequals_ascii(v, "y")) return true;
+  if (util::iequals_ascii(v, "n")) return false;
+  return std::nullopt;
+}
+
+// ri and rf are RFC 7489 tags RFC 9989 removed: unknown now, ignored without a check.
+enum Tag { kV, kP, kSp, kNp, kPsd, kT, kAdkim, kAspf, kPct, kRua, kRuf, kFo, kTagCount };
 constexpr std::array<std::string_view, kTagCount> kTagNames = {
-    "v", "p", "sp", "adkim", "aspf", "pct", "rua", "ruf", "ri", "rf", "fo"};
+    "v", "p", "sp", "np", "psd", "t", "adkim", "aspf", "pct", "rua", "ruf", "fo"};
 
 int tag_of(std::string_view name) {
   for (std::size_t i = 0; i < kTagNames.size(); ++i) {
@@ -175,6 +171,18 @@ std::string_view to_token(Policy policy) {
       return "reject";
   }
   return "none";
+}
+
+std::string_view to_token(Psd psd) {
+  switch (psd) {
+    case Psd::kYes:
+      return "y";
+    case Psd::kNo:
+      return "n";
+    case Psd::kUnspecified:
+      return "u";
+  }
+  return "u";
 }
 
 std::string_view to_token(Alignment alignment) {
@@ -231,6 +239,7 @@ Record parse_record(std::string_view txt) {
 
   std::optional<Policy> p = usable(kP) ? parse_policy(value[kP]) : std::nullopt;
   std::optional<Policy> sp = usable(kSp) ? parse_policy(value[kSp]) : std::nullopt;
+  std::optional<Policy> np = usable(kNp) ? parse_policy(value[kNp]) : std::nullopt;
   // A bad, repeated or unparsable value is dropped; `out` keeps its default (§6.3).
   auto take = [&](Tag t, auto parse, auto& out) {
     if (!present(t)) return;
@@ -245,6 +254,8 @@ Record parse_record(std::string_view txt) {
   take(kAdkim, parse_alignment, record.adkim);
   take(kAspf, parse_alignment, record.aspf);
   take(kPct, parse_pct, record.pct);
+  take(kPsd, parse_psd, record.psd);
+  take(kT, parse_yorn, record.t);
   if (usable(kRua)) {
     // Each URI on its own: one bad URI does not cost the good ones (§6.3 "discarded").
     std::string_view list = value[kRua];
@@ -269,8 +280,6 @@ Record parse_record(std::string_view txt) {
     if (present(t) && (bad[t] || !valid(value[t]))) drop(t);
   };
   check(kRuf, valid_report_uri_list);
-  check(kRi, valid_ri);
-  check(kRf, valid_rf);
   check(kFo, valid_fo);
   if (present(kV)) drop(kV);
 
@@ -281,24 +290,29 @@ Record parse_record(std::string_view txt) {
     problem = seen[kP] > 1 ? "repeated p= tag" : "invalid p= value";
   } else if (present(kSp) && !sp) {
     problem = seen[kSp] > 1 ? "repeated sp= tag" : "invalid sp= value";
+  } else if (present(kNp) && !np) {
+    problem = seen[kNp] > 1 ? "repeated np= tag" : "invalid np= value";
   }
   if (problem.empty()) {
     record.valid = true;
     record.p = *p;
     record.sp = sp;
+    record.np = np;
     return record;
   }
   if (!record.rua.empty()) {
-    // RFC 7489 §6.6.3 step 6.1: act as if "v=DMARC1; p=none" had been published.
+    // RFC 9989 "DMARC Policy Discovery": act as if a record with "p=none" was retrieved.
     record.valid = true;
     record.p = Policy::kNone;
     record.sp.reset();
+    record.np.reset();
     record.p_none_for_rua = true;
     if (present(kP) && !p) drop(kP);
     if (present(kSp) && !sp) drop(kSp);
+    if (present(kNp) && !np) drop(kNp);
     return record;
   }
-  record.error = problem;  // §6.6.3 step 6.2
+  record.error = problem;  // "the Mail Receiver applies no DMARC processing"
   return record;
 }
 
@@ -309,12 +323,23 @@ std::string Record::canonical_text() const {
     text += "; sp=";
     text += to_token(*sp);
   }
+  if (np) {
+    text += "; np=";
+    text += to_token(*np);
+  }
   text += "; adkim=";
   text += to_token(adkim);
   text += "; aspf=";
   text += to_token(aspf);
-  text += "; pct=";
-  text += std::to_string(pct);
+  if (psd != Psd::kUnspecified) {
+    text += "; psd=";
+    text += to_token(psd);
+  }
+  if (t) text += *t ? "; t=y" : "; t=n";
+  if (pct != 100) {
+    text += "; pct=";
+    text += std::to_string(pct);
+  }
   return text;
 }
 

@@ -1,9 +1,35 @@
 #include "authmilter/milter/dmarc_handler.h"
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
+#include "authmilter/dkim/tag_list.h"
+#include "authmilter/mail/address.h"
+#include "authmilter/util/ascii.h"
+
 namespace authmilter::milter {
+namespace {
+
+// The domains relaxed alignment may need Organizational Domains for, known at end of headers:
+// the envelope's SPF identity (MAIL FROM, or HELO for the null sender) and each
+// DKIM-Signature's d= (bounded by MaxSignatures, as the DKIM check is).
+std::vector<std::string> alignment_identifiers(const Transaction& txn) {
+  std::vector<std::string> out;
+  std::string spf_domain =
+      txn.mail_from().empty() ? txn.client_helo() : mail::domain_of(txn.mail_from());
+  if (!spf_domain.empty()) out.push_back(std::move(spf_domain));
+  std::size_t signatures = 0;
+  for (const mail::HeaderField& field : txn.headers()) {
+    if (!util::iequals_ascii(field.name, "DKIM-Signature")) continue;
+    if (++signatures > txn.services().config.max_signatures) break;
+    const dkim::TagList tags = dkim::parse_tag_list(field.value());
+    if (const std::string* d = tags.find("d"); d != nullptr && !d->empty()) out.push_back(*d);
+  }
+  return out;
+}
+
+}  // namespace
 
 HandlerSpec DmarcHandler::spec() {
   return {"dmarc",
@@ -20,7 +46,13 @@ void DmarcHandler::on_eoh(Transaction& txn) {
   if (from.ok && std::find(ignored.begin(), ignored.end(), from.domain) != ignored.end()) {
     return;  // the admin exempted this From: domain: no lookups, no dmarc= entry
   }
-  pending_ = txn.services().dmarc->start(from);
+  const dmarc::Evaluator& evaluator = *txn.services().dmarc;
+  if (!from.ok || evaluator.discovery() != dmarc::Discovery::kTreeWalk) {
+    pending_ = evaluator.start(from);
+    return;
+  }
+  const std::vector<std::string> identifiers = alignment_identifiers(txn);
+  pending_ = evaluator.start(from, identifiers);
 }
 
 void DmarcHandler::on_eom(Transaction& txn) {

@@ -39,7 +39,9 @@ void append_results(std::string& line, const policy::Results& results) {
     log::append_field(line, "header_from", dm->from_domain);
     if (!dm->policy_domain.empty()) {
       log::append_field(line, "dmarc_dis", dmarc::to_token(dm->disposition));
+      log::append_field(line, "dmarc_policy_domain", dm->policy_domain);
     }
+    if (!dm->org_domain.empty()) log::append_field(line, "dmarc_org_domain", dm->org_domain);
   }
   if (const auto& own = results.own_domain) {
     log::append_field(line, "own_domain", own->domain);

@@ -91,15 +91,19 @@ mail::MethodResult render_dmarc(const dmarc::DmarcResult& dm) {
   method.method = "dmarc";
   method.result = std::string(dmarc::to_token(dm.result));
   if (!dm.policy_domain.empty()) {
-    method.comment =
-        "p=" + std::string(dmarc::to_token(dm.p)) + " sp=" + std::string(dmarc::to_token(dm.sp)) +
-        " pct=" + std::to_string(dm.pct) + " dis=" + std::string(dmarc::to_token(dm.disposition));
-    if (dm.sampled_out) method.comment += " sampled out";
+    // The tags that decided (RFC 9989: p, sp, np, t) and where the record was found.
+    std::string& c = method.comment;
+    c = "p=" + std::string(dmarc::to_token(dm.p));
+    if (dm.sp) c += " sp=" + std::string(dmarc::to_token(*dm.sp));
+    if (dm.np) c += " np=" + std::string(dmarc::to_token(*dm.np));
+    c += dm.testing ? " t=y" : " t=n";
+    c += "; policy domain " + dm.policy_domain;
   } else if (!dm.comment.empty()) {
     method.comment = dm.comment;
   }
   if (!dm.from_domain.empty()) method.properties.emplace_back("header.from", dm.from_domain);
   if (!dm.policy_domain.empty() && dm.result == dmarc::Result::kFail) {
+    // RFC 9989 IANA: policy.dmarc is the policy applied, after t.
     method.properties.emplace_back("policy.dmarc", std::string(dmarc::to_token(dm.disposition)));
   }
   return method;

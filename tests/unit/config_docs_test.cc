@@ -61,16 +61,16 @@ TEST(ConfigTableTest, NamesAreUniqueWordsWithDocs) {
   for (const Parameter& p : parameters()) names.emplace_back(p.name);
   EXPECT_EQ(names,
             (std::vector<std::string>{
-                "Socket",           "AuthservID",       "UserID",          "UMask",
-                "PidFile",          "Syslog",           "LogLevel",        "DNSServers",
-                "DNSTimeout",       "MessageTimeout",   "CacheSize",       "CacheMaxTTL",
-                "WorkerThreads",    "InternalHosts",    "TrustedRelays",   "TrustedAuthservIDs",
-                "OwnDomains",       "OwnDomainSenders", "OwnDomainSpoof",  "BATVKeyFile",
-                "BATVFail",         "SPFHelo",          "SPFFail",         "SPFSoftFail",
-                "SenderID",         "PRAFail",          "MaxSignatures",   "DKIMAllowSHA1",
-                "DKIMMinKeyBits",   "DMARCReject",      "DMARCQuarantine", "DMARCMultipleFrom",
-                "PublicSuffixList", "IgnoreDMARCFor",   "TempError",       "OnInternalError",
-                "MarkHeader",       "AddReceivedSPF",   "MaxHeaderBytes"}));
+                "Socket",          "AuthservID",       "UserID",          "UMask",
+                "PidFile",         "Syslog",           "LogLevel",        "DNSServers",
+                "DNSTimeout",      "MessageTimeout",   "CacheSize",       "CacheMaxTTL",
+                "WorkerThreads",   "InternalHosts",    "TrustedRelays",   "TrustedAuthservIDs",
+                "OwnDomains",      "OwnDomainSenders", "OwnDomainSpoof",  "BATVKeyFile",
+                "BATVFail",        "SPFHelo",          "SPFFail",         "SPFSoftFail",
+                "SenderID",        "PRAFail",          "MaxSignatures",   "DKIMAllowSHA1",
+                "DKIMMinKeyBits",  "DMARCReject",      "DMARCQuarantine", "DMARCMultipleFrom",
+                "DMARCDiscovery",  "PublicSuffixList", "IgnoreDMARCFor",  "TempError",
+                "OnInternalError", "MarkHeader",       "AddReceivedSPF",  "MaxHeaderBytes"}));
 }
 
 TEST(ConfigTableTest, PrintDefaultsParsesBackToDefaults) {

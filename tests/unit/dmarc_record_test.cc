@@ -56,7 +56,10 @@ TEST(DmarcRecord, Defaults) {
   EXPECT_EQ(r.adkim, Alignment::kRelaxed);
   EXPECT_EQ(r.aspf, Alignment::kRelaxed);
   EXPECT_EQ(r.pct, 100);
-  EXPECT_EQ(r.canonical_text(), "v=DMARC1; p=reject; adkim=r; aspf=r; pct=100");
+  EXPECT_FALSE(r.np.has_value());
+  EXPECT_EQ(r.psd, Psd::kUnspecified);
+  EXPECT_FALSE(r.t.has_value());
+  EXPECT_EQ(r.canonical_text(), "v=DMARC1; p=reject; adkim=r; aspf=r");
 }
 
 TEST(DmarcRecord, LenientSpacingCaseAndEmptySpecs) {
@@ -129,10 +132,11 @@ TEST(DmarcRecord, BadOptionalTagsFallBackToDefaults) {
       {"pct", "pct=f"},
       {"pct", "pct=0100"},
       {"pct", "pct="},
-      {"ri", "ri=bob"},
-      {"ri", "ri=4294967296"},
-      {"rf", "rf=bob"},
-      {"rf", "rf=000000"},
+      {"psd", "psd=x"},
+      {"psd", "psd=yes"},
+      {"t", "t=x"},
+      {"t", "t=yes"},
+      {"t", "t=y; t=y"},
       {"fo", "fo=x"},
       {"fo", "fo=00"},
       {"fo", "fo=0::1"},
@@ -151,6 +155,39 @@ TEST(DmarcRecord, BadOptionalTagsFallBackToDefaults) {
     EXPECT_EQ(r.pct, 100) << text;
     EXPECT_TRUE(ignored(r, c.tag)) << text;
   }
+}
+
+TEST(DmarcRecord, Rfc9989TagsNpPsdT) {
+  const Record r = parse_record("v=DMARC1; p=none; sp=quarantine; np=reject; psd=n; t=y");
+  ASSERT_TRUE(r.valid) << r.error;
+  EXPECT_EQ(r.np, Policy::kReject);
+  EXPECT_EQ(r.psd, Psd::kNo);
+  EXPECT_EQ(r.t, true);
+  EXPECT_EQ(r.canonical_text(),
+            "v=DMARC1; p=none; sp=quarantine; np=reject; adkim=r; aspf=r; psd=n; t=y");
+  EXPECT_EQ(parse_record("v=DMARC1; p=none; psd=Y; t=N").psd, Psd::kYes);
+  EXPECT_EQ(parse_record("v=DMARC1; p=none; psd=Y; t=N").t, false);
+  EXPECT_EQ(parse_record("v=DMARC1; p=none; psd=u").psd, Psd::kUnspecified);
+  // RFC 9989 removed ri and rf: unknown tags, ignored without a word, whatever their value.
+  const Record old = parse_record("v=DMARC1; p=reject; ri=bob; rf=000000");
+  ASSERT_TRUE(old.valid);
+  EXPECT_TRUE(old.ignored.empty());
+}
+
+TEST(DmarcRecord, InvalidNpIsLikeAnInvalidSp) {
+  // RFC 9989 "DMARC Policy Discovery": an np that is not valid: p=none with a valid rua,
+  // otherwise no DMARC processing.
+  const Record without_rua = parse_record("v=DMARC1; p=reject; np=bogus");
+  EXPECT_FALSE(without_rua.valid);
+  EXPECT_EQ(without_rua.error, "invalid np= value");
+  EXPECT_FALSE(parse_record("v=DMARC1; p=reject; np=none; np=none").valid);
+  const Record with_rua =
+      parse_record("v=DMARC1; p=reject; np=bogus; rua=mailto:dmarc@example.com");
+  ASSERT_TRUE(with_rua.valid);
+  EXPECT_TRUE(with_rua.p_none_for_rua);
+  EXPECT_EQ(with_rua.p, Policy::kNone);
+  EXPECT_FALSE(with_rua.np.has_value());
+  EXPECT_EQ(with_rua.rua, std::vector<std::string>{"mailto:dmarc@example.com"});
 }
 
 TEST(DmarcRecord, ValidOptionalValues) {

@@ -121,6 +121,7 @@ struct Config {
   Action dmarc_quarantine = Action::kMark;
   Action dmarc_multiple_from = Action::kReject;
   std::string public_suffix_list = "/usr/share/publicsuffix/public_suffix_list.dat";
+  bool dmarc_discovery_psl = false;  // DMARCDiscovery: treewalk (RFC 9989) or psl (RFC 7489)
   std::vector<std::string> ignore_dmarc_for;     // From: domains, lower-case
   Action temp_error = Action::kAccept;           // never kReject
   Action on_internal_error = Action::kAccept;    // never kReject

@@ -1,12 +1,14 @@
-// authmilter::milter::DmarcHandler — DMARC (RFC 7489) at the milter stages.
+// authmilter::milter::DmarcHandler — DMARC (RFC 9989) at the milter stages.
 //
 // What: at end of headers the From: domain is known (exactly one From: with mailboxes of one
-//   domain, RFC 7489 §6.6.1) and the `_dmarc` record lookups for it and its organizational
-//   domain start; at end of message, after SPF and DKIM have stored their results, DMARC
+//   domain) and every lookup the evaluation may need starts at once (dmarc.h): the Author
+//   Domain's policy discovery, and in DMARCDiscovery treewalk the tree walks for the
+//   Organizational Domains of the envelope's SPF domain and of each DKIM-Signature d= (up to
+//   MaxSignatures). At end of message, after SPF and DKIM have stored their results, DMARC
 //   evaluates alignment and policy from Results only (the MAIL FROM SPF result, or HELO for
 //   the null sender; never the PRA result) and stores its own.
-// Config keys: IgnoreDMARCFor (From: domains not evaluated), and through the policy
-//   DMARCReject, DMARCQuarantine, DMARCMultipleFrom.
+// Config keys: IgnoreDMARCFor (From: domains not evaluated), DMARCDiscovery (through the
+//   Evaluator), and through the policy DMARCReject, DMARCQuarantine, DMARCMultipleFrom.
 #pragma once
 
 #include <optional>
