@@ -19,8 +19,8 @@ set -eu
 
 BUILD_PACKAGES="build-essential cmake pkg-config libmilter-dev libspf2-dev libopendkim-dev
 libc-ares-dev libspdlog-dev libssl-dev libpsl-dev libidn2-dev publicsuffix
-libgtest-dev libgmock-dev"
-TEST_PACKAGES="postfix nsd libyaml-cpp-dev clang-format"
+libgtest-dev libgmock-dev libsqlite3-dev libpq-dev zlib1g-dev"
+TEST_PACKAGES="postfix nsd libyaml-cpp-dev clang-format postgresql libxml2-utils"
 
 with_test=no
 with_user=no

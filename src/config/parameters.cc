@@ -100,6 +100,54 @@ std::string set_cidrs(CidrList& out, std::string_view v) {
   return {};
 }
 
+// ReportStore: checked here as text; report::parse_store_spec reads it (same forms).
+bool valid_report_store(std::string_view v) {
+  for (unsigned char ch : v) {
+    if (ch <= 0x20 || ch >= 0x7f) return false;
+  }
+  if (util::iequals_ascii(v, "none")) return true;
+  if (util::istarts_with_ascii(v, "sqlite:")) {
+    const std::string_view path = v.substr(7);
+    return path.size() >= 2 && valid_file_path(path);
+  }
+  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (util::istarts_with_ascii(v, scheme)) return v.size() > scheme.size();
+  }
+  return false;
+}
+
+bool printable_text(std::string_view v) {
+  for (unsigned char ch : v) {
+    if (ch < 0x20 || ch == 0x7f) return false;
+  }
+  return true;
+}
+
+// local@domain: a dot-atom local part (RFC 5322 §3.2.3) and a host name.
+bool valid_mailbox(std::string_view v) {
+  const std::size_t at = v.rfind('@');
+  if (at == std::string_view::npos || at == 0 || v.size() > 254) return false;
+  for (unsigned char ch : v.substr(0, at)) {
+    const bool atext = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                       (ch >= '0' && ch <= '9') ||
+                       std::string_view("!#$%&'*+-/=?^_`{|}~.").find(static_cast<char>(ch)) !=
+                           std::string_view::npos;
+    if (!atext) return false;
+  }
+  return valid_host_name(v.substr(at + 1));
+}
+
+bool valid_host_port(std::string_view v) {
+  const std::size_t colon = v.rfind(':');
+  if (colon == std::string_view::npos || !parse_port(v.substr(colon + 1))) return false;
+  std::string_view host = v.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    const auto ip = parse_ip_literal(host.substr(1, host.size() - 2));
+    return ip.has_value() && host.find(':') != std::string_view::npos;
+  }
+  return valid_host_name(host) || parse_ip_literal(host).has_value();
+}
+
 std::vector<Row> make_rows() {
   return {
       {{"Socket", "socket", "unix:/run/authmilter/authmilter.sock",
@@ -387,6 +435,49 @@ std::vector<Row> make_rows() {
          const auto n = parse_size(v, kMinMaxHeaderBytes, kMaxMaxHeaderBytes);
          if (!n) return expected_size(kMinMaxHeaderBytes, kMaxMaxHeaderBytes);
          c.max_header_bytes = static_cast<std::size_t>(*n);
+         return {};
+       }},
+      // DMARC aggregate reports (RFC 9990, issue 14; docs/reports.md).
+      {{"ReportStore", "store", "none",
+        "where DMARC report records go: none, sqlite:/path or postgresql://user@host/db"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (!valid_report_store(v)) {
+           return "expected none, sqlite:/absolute/path or postgresql://[user[:password]@]host"
+                  "[:port]/db";
+         }
+         c.report_store = util::iequals_ascii(v, "none") ? "none" : std::string(v);
+         return {};
+       }},
+      {{"ReportOrgName", "string", "",
+        "reporting organization named in aggregate reports (default: AuthservID)"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (v.size() > kMaxReportFieldLength || !printable_text(v)) {
+           return "expected printable text of at most " + std::to_string(kMaxReportFieldLength) +
+                  " characters";
+         }
+         c.report_org_name = std::string(v);
+         return {};
+       }},
+      {{"ReportEmail", "address", "",
+        "sender and contact address of aggregate reports (default: postmaster@AuthservID)"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (!valid_mailbox(v)) return "expected an address local@domain.example";
+         c.report_email = std::string(v);
+         return {};
+       }},
+      {{"ReportSMTP", "host:port", "",
+        "SMTP server that takes aggregate reports (default: the local sendmail program)"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (!valid_host_port(v)) return "expected HOST:PORT or [IPv6]:PORT";
+         c.report_smtp = std::string(v);
+         return {};
+       }},
+      {{"ReportRetention", "seconds", "31d",
+        "how long report records and report state are kept (1d to 3650d)"},
+       [](Config& c, std::string_view v) -> std::string {
+         const auto s = parse_seconds(v, kMinReportRetention, kMaxReportRetention);
+         if (!s) return "expected a duration from 1d to 3650d (s, m, h and d allowed: 31d)";
+         c.report_retention = *s;
          return {};
        }},
   };

@@ -27,6 +27,16 @@ std::unique_ptr<dns::CaresResolver> make_resolver(const config::Config& config) 
       config.dns_servers, config.dns_timeout, 2, config.cache_size, config.cache_max_ttl});
 }
 
+std::unique_ptr<report::Recorder> make_recorder(const config::Config& config) {
+  std::string why;
+  const std::optional<report::StoreSpec> spec = report::parse_store_spec(config.report_store, &why);
+  if (!spec) throw std::runtime_error("ReportStore: " + why);
+  if (spec->kind == report::StoreKind::kNone) return nullptr;
+  // The writer thread opens the store itself: a database that is down at start-up costs
+  // records, never the daemon.
+  return std::make_unique<report::Recorder>([spec = *spec] { return report::open_store(spec); });
+}
+
 ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFiles files)
     : config_(std::move(config)),
       files_(std::move(files)),
@@ -34,6 +44,7 @@ ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFi
       dkim_(resolver, dkim_options(config_)),
       dmarc_(resolver, *files_.org_domains,
              config_.dmarc_discovery_psl ? dmarc::Discovery::kPsl : dmarc::Discovery::kTreeWalk),
+      recorder_(make_recorder(config_)),
       pool_(config_.worker_threads),
       services_{config_,
                 resolver,
@@ -41,6 +52,7 @@ ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFi
                 pool_,
                 &dkim_,
                 &dmarc_,
-                files_.batv_key ? &*files_.batv_key : nullptr} {}
+                files_.batv_key ? &*files_.batv_key : nullptr,
+                recorder_.get()} {}
 
 }  // namespace authmilter::daemon

@@ -97,6 +97,18 @@ void Transaction::add_body(std::string_view chunk) {
   for (auto& handler : handlers_) handler->on_body(*this, chunk);
 }
 
+// RFC 9990 aggregate reports: what DMARC judged goes to the writer thread's queue, which
+// never blocks (report/recorder.h).
+void Transaction::record_for_report() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const report::Envelope envelope{client_ip_, mail_from_,
+                                  recipients_.empty() ? std::string_view() : recipients_.front(),
+                                  std::chrono::duration_cast<std::chrono::seconds>(now).count()};
+  if (auto record = report::make_record(results_, envelope, services_.config)) {
+    services_.recorder->submit(std::move(*record));
+  }
+}
+
 Outcome Transaction::finish() {
   Outcome outcome;
   outcome.trust = trust_;
@@ -129,6 +141,7 @@ Outcome Transaction::finish() {
                                                          mail_from_, services_.config.authserv_id);
     }
   }
+  if (outcome.judged && services_.recorder != nullptr) record_for_report();
   outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started_);
   const MessageFacts facts{queue_id_,

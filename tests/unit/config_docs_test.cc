@@ -70,7 +70,9 @@ TEST(ConfigTableTest, NamesAreUniqueWordsWithDocs) {
                 "SenderID",        "PRAFail",          "MaxSignatures",   "DKIMAllowSHA1",
                 "DKIMMinKeyBits",  "DMARCReject",      "DMARCQuarantine", "DMARCMultipleFrom",
                 "DMARCDiscovery",  "PublicSuffixList", "IgnoreDMARCFor",  "TempError",
-                "OnInternalError", "MarkHeader",       "AddReceivedSPF",  "MaxHeaderBytes"}));
+                "OnInternalError", "MarkHeader",       "AddReceivedSPF",  "MaxHeaderBytes",
+                "ReportStore",     "ReportOrgName",    "ReportEmail",     "ReportSMTP",
+                "ReportRetention"}));
 }
 
 TEST(ConfigTableTest, PrintDefaultsParsesBackToDefaults) {

@@ -14,7 +14,7 @@
 // Keys (grow as features land): Socket, AuthservID, UserID, UMask, PidFile, Syslog, LogLevel,
 //   DNSServers, DNSTimeout, MessageTimeout, CacheSize, CacheMaxTTL, WorkerThreads, InternalHosts,
 //   SPFHelo, SPFFail, SPFSoftFail, TempError, OnInternalError, MarkHeader, AddReceivedSPF,
-//   MaxHeaderBytes.
+//   MaxHeaderBytes, ReportStore, ReportOrgName, ReportEmail, ReportSMTP, ReportRetention.
 // Limits: kMaxLineLength bytes per line, kMaxFileSize bytes per file, kMaxDnsServers servers.
 // Security: the file is read before privileges are dropped; it holds no secrets. Values are
 //   validated here so later code (header writer, socket set-up) never sees CR/LF or controls.
@@ -66,6 +66,10 @@ inline constexpr std::uint32_t kMaxCacheMaxTtl = 7 * 86400;
 inline constexpr std::size_t kMinMaxHeaderBytes = 1024;
 inline constexpr std::size_t kMaxMaxHeaderBytes = 64 * 1024 * 1024;
 inline constexpr std::uint32_t kMaxUmask = 0777;
+// ReportRetention bounds (seconds) and the longest ReportOrgName.
+inline constexpr std::uint32_t kMinReportRetention = 86400;
+inline constexpr std::uint32_t kMaxReportRetention = 3650u * 86400u;
+inline constexpr std::size_t kMaxReportFieldLength = 255;
 
 // What to do with a message (DESIGN §6).
 enum class Action { kAccept, kMark, kQuarantine, kTempfail, kReject };
@@ -128,6 +132,13 @@ struct Config {
   std::string mark_header = "X-Spam-Flag: YES";  // normalised "Name: value"
   bool add_received_spf = false;
   std::size_t max_header_bytes = 1024 * 1024;  // headers kept per message
+
+  // DMARC aggregate reports (RFC 9990; report/store.h, docs/reports.md).
+  std::string report_store = "none";            // none | sqlite:/path | postgresql://...
+  std::string report_org_name;                  // empty: authserv_id
+  std::string report_email;                     // empty: postmaster@authserv_id
+  std::string report_smtp;                      // host:port; empty: the local sendmail program
+  std::uint32_t report_retention = 31 * 86400;  // seconds
 
   // The built-in defaults, with internal_hosts and authserv_id filled in.
   static Config defaults();

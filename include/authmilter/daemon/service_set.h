@@ -1,7 +1,8 @@
 // authmilter::daemon::ServiceSet — the daemon's shared services, built in one place.
 //
 // What: from a Config and a Resolver, the SPF checker, the DKIM library, the DMARC evaluator
-//   (over the public suffix list), the BATV key and the worker pool (WorkerThreads) the
+//   (over the public suffix list), the BATV key, the DMARC report recorder (ReportStore)
+//   and the worker pool (WorkerThreads) the
 //   checks that block in DNS run on, wired into the milter::Services that every Transaction
 //   reads. The daemon (daemon.h), `authmilter check` and the benchmarks build
 //   their services here and nowhere else.
@@ -23,6 +24,7 @@
 #include "authmilter/dns/resolver.h"
 #include "authmilter/mail/batv.h"
 #include "authmilter/milter/transaction.h"
+#include "authmilter/report/recorder.h"
 #include "authmilter/spf/spf.h"
 #include "authmilter/work/pool.h"
 
@@ -45,6 +47,10 @@ dkim::VerifierOptions dkim_options(const config::Config& config);
 // CacheMaxTTL. Starts its event-loop thread.
 std::unique_ptr<dns::CaresResolver> make_resolver(const config::Config& config);
 
+// The report records' writer for ReportStore (nullptr for none); throws std::runtime_error on
+// a ReportStore the report module cannot read. The store itself is opened by the writer.
+std::unique_ptr<report::Recorder> make_recorder(const config::Config& config);
+
 class ServiceSet {
  public:
   ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFiles files);
@@ -52,6 +58,8 @@ class ServiceSet {
   ServiceSet& operator=(const ServiceSet&) = delete;
 
   const milter::Services& services() const { return services_; }
+  // The report records' writer (nullptr when ReportStore is none), for its counters.
+  const report::Recorder* recorder() const { return recorder_.get(); }
   const config::Config& config() const { return config_; }
 
  private:
@@ -60,6 +68,8 @@ class ServiceSet {
   const spf::Checker spf_;
   const dkim::Library dkim_;
   const dmarc::Evaluator dmarc_;
+  // ReportStore: the DMARC report records' queue and writer thread (absent for none).
+  std::unique_ptr<report::Recorder> recorder_;
   // After what its tasks use: destroyed first (queued checks completed unrun, workers joined).
   work::Pool pool_;
   const milter::Services services_;

@@ -44,6 +44,7 @@
 #include "authmilter/milter/handler.h"
 #include "authmilter/policy/policy.h"
 #include "authmilter/policy/results.h"
+#include "authmilter/report/recorder.h"
 #include "authmilter/spf/spf.h"
 #include "authmilter/work/cancel.h"
 #include "authmilter/work/future.h"
@@ -60,6 +61,7 @@ struct Services {
   const dkim::Library* dkim = nullptr;      // absent: no DKIM check (unit tests of other checks)
   const dmarc::Evaluator* dmarc = nullptr;  // absent: no DMARC check
   const mail::BatvKey* batv = nullptr;      // absent: BATV off (no BATVKeyFile)
+  report::Recorder* recorder = nullptr;     // absent: ReportStore none
 };
 
 enum class Trust { kUntrusted, kInternal, kAuthenticated };
@@ -156,6 +158,8 @@ class Transaction {
   Trust trust() const { return trust_; }
 
  private:
+  void record_for_report();
+
   const Services& services_;
   const Session& session_;
   std::string mail_from_;
