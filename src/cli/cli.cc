@@ -13,6 +13,7 @@ constexpr const char* kUsage =
     "usage: authmilter [-c FILE] [-f] [-p SOCKET] [-v]\n"
     "       authmilter check [-c FILE] --client-ip IP --helo NAME --mail-from ADDR\n"
     "                        [--rcpt ADDR]... [--json] [--zone ZONEFILE] FILE.eml\n"
+    "       authmilter report [-c FILE] [--from TIME] [--to TIME] [--out DIR] [--send]\n"
     "       authmilter --check-config [-c FILE]\n"
     "       authmilter --print-defaults | --version | --help\n"
     "\n"
@@ -33,6 +34,9 @@ struct DaemonOptions {
 int main_with_args(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (!args.empty() && args[0] == "check") {
     return run_check(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
+  }
+  if (!args.empty() && args[0] == "report") {
+    return run_report(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
   }
   DaemonOptions options;
   bool check_config = false;

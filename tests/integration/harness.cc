@@ -56,6 +56,12 @@ mail.spf-pass   IN TXT  "v=spf1 ip4:192.0.2.10 -all"
 state           IN TXT  "v=spf1 ip4:198.51.100.0/24 -all"
 forwarder       IN TXT  "spf2.0/pra ip4:192.0.2.10 -all"
 forwarder       IN TXT  "v=spf1 -all"
+
+; DMARC aggregate reports (report_test.cc): p=reject with a rua outside the domain's
+; organization, which the destination confirms (RFC 9990 §4); SPF lists the test client.
+reports         IN TXT  "v=spf1 ip4:192.0.2.10 -all"
+_dmarc.reports  IN TXT  "v=DMARC1; p=reject; rua=mailto:dmarc-rua@test.example"
+reports.example._report._dmarc.test IN TXT "v=DMARC1"
 )zone";
 
 // Postfix's master dies of its own SIGTERM without waiting for the daemons it signalled,

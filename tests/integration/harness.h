@@ -17,6 +17,9 @@
 //     mail.spf-pass.example HELO name, v=spf1 ip4:192.0.2.10 -all   -> pass (null sender)
 //     state.example         v=spf1 ip4:198.51.100.0/24 -all (a forged From: fails SenderID)
 //     forwarder.example     spf2.0/pra ip4:192.0.2.10 -all; v=spf1 -all
+//     reports.example       SPF pass for kClientIp, DMARC p=reject with
+//                           rua=mailto:dmarc-rua@test.example, confirmed at
+//                           reports.example._report._dmarc.test.example (RFC 9990 §4)
 //   football.example.com: RFC 8463's signer (its DKIM keys), DMARC p=reject, SPF -all for
 //     everyone but 198.51.100.0/24 (so mail from kClientIp fails SPF)
 // Failure output: when a test fails, the tail of Postfix's maillog and the daemon's log

@@ -5,6 +5,9 @@
 //                    [--json] [--zone ZONEFILE] FILE.eml
 //                                                      judge one message offline (--zone:
 //                                                      DNS answers from a zone file)
+//   authmilter report [-c FILE] [--from TIME] [--to TIME] [--out DIR] [--send]
+//                                                      RFC 9990 aggregate reports from the
+//                                                      ReportStore (report/, docs/reports.md)
 //   authmilter --check-config [-c FILE] | --print-defaults | --version | --help
 // The daemon's start-up and stop are daemon/daemon.h's; the services of `check` are built by
 //   daemon/service_set.h as the daemon's are.
@@ -35,6 +38,12 @@ int main_with_args(const std::vector<std::string>& args, std::ostream& out, std:
 
 // `authmilter check ...` with the arguments after "check".
 int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// `authmilter report ...` with the arguments after "report" (docs/reports.md): one line per
+// report and per destination on `out` (key=value), errors on `err`. Exit 0 when every
+// report was written and every verified destination sent or already sent; 1 when one failed
+// (a later run retries it; nothing is sent twice); 2 usage; 78 configuration.
+int run_report(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // Splits a message into header fields (mail/header.h: the value exactly as after the colon,
 // folding kept as CRLF + WSP, as libmilter passes it with SMFIP_HDR_LEADSPC) and the body;
