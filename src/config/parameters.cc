@@ -145,6 +145,8 @@ bool valid_host_port(std::string_view v) {
     const auto ip = parse_ip_literal(host.substr(1, host.size() - 2));
     return ip.has_value() && host.find(':') != std::string_view::npos;
   }
+  // An IPv6 address needs its brackets: "::1:25" would be ambiguous.
+  if (host.find(':') != std::string_view::npos) return false;
   return valid_host_name(host) || parse_ip_literal(host).has_value();
 }
 
