@@ -1,6 +1,7 @@
 // authmilter_e2e_bench: the real daemon, end to end, driven over the milter protocol.
 //
-//   build-bench/tests/bench/authmilter_e2e_bench [MESSAGES [CONNECTIONS]]
+//   build-bench/tests/bench/authmilter_e2e_bench [--inet] [--report-store SPEC]
+//                                                [MESSAGES [CONNECTIONS]]
 //
 // What: starts a loopback DNS responder with the benchmark zone (bench_support.h), writes a
 //   config (AuthservID mx.example.net, DNSServers that responder, Socket inet on a free
@@ -13,7 +14,11 @@
 //   connect, HELO, MAIL, RCPT, header fields, end of headers, body, end of message, whose
 //   replies must insert an Authentication-Results header saying dmarc=pass and accept.
 //   A warm-up round (fills the daemon's DNS cache) is not timed. Prints messages per second
-//   (wall clock) and the daemon's CPU time per message (/proc/PID/stat).
+//   (wall clock), the daemon's CPU time per message (/proc/PID/stat) and the verdict latency
+//   (end of headers to the end-of-message verdict is what a client waits for; measured here
+//   as one whole message, median, 99th percentile and maximum).
+//   --report-store SPEC adds `ReportStore SPEC` (DMARC report records, issue 14): compare
+//   none, an SQLite file and a database that is down (a PostgreSQL URI at a closed port).
 // Bounds: every socket read and write times out after 10 s (MilterClient); MESSAGES at most
 //   kMaxMessages; the daemon is stopped with SIGTERM (SIGKILL after 5 s) on every exit path.
 // What it includes that the Transaction benchmark does not: libmilter's thread per
@@ -30,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -38,6 +44,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -72,9 +79,16 @@ bool accepted_with_dmarc_pass(const test_support::EomOutcome& outcome) {
          outcome.authentication_results().find("dmarc=pass") != std::string::npos;
 }
 
-std::string daemon_config(const std::string& socket, const std::string& dns) {
+std::string daemon_config(const std::string& socket, const std::string& dns,
+                          const std::string& report_store) {
   return test_support::load_test_daemon_config(socket, dns) + "PublicSuffixList " +
-         public_suffix_list_path() + "\n";
+         public_suffix_list_path() + "\nReportStore " + report_store + "\n";
+}
+
+double percentile(std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto index = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
+  return sorted[index];
 }
 
 }  // namespace
@@ -85,10 +99,13 @@ int main(int argc, char** argv) {
   int messages = 2000;
   int connections = 2;
   bool inet = false;
+  std::string report_store = "none";
   int positional = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--inet") {
       inet = true;
+    } else if (std::string_view(argv[i]) == "--report-store" && i + 1 < argc) {
+      report_store = argv[++i];
     } else if (positional++ == 0) {
       messages = std::atoi(argv[i]);
     } else {
@@ -96,8 +113,9 @@ int main(int argc, char** argv) {
     }
   }
   if (messages < 1 || messages > kMaxMessages || connections < 1 || connections > 64) {
-    std::fprintf(stderr, "usage: %s [--inet] [MESSAGES 1..%d [CONNECTIONS 1..64]]\n", argv[0],
-                 kMaxMessages);
+    std::fprintf(stderr,
+                 "usage: %s [--inet] [--report-store SPEC] [MESSAGES 1..%d [CONNECTIONS 1..64]]\n",
+                 argv[0], kMaxMessages);
     return 2;
   }
   try {
@@ -137,7 +155,7 @@ int main(int argc, char** argv) {
         inet ? "inet:" + std::to_string(port) + "@127.0.0.1" : "unix:" + unix_path;
     {
       std::ofstream out(config_path);
-      out << daemon_config(socket_spec, dns.spec());
+      out << daemon_config(socket_spec, dns.spec(), report_store);
       if (!out) throw std::runtime_error("cannot write " + config_path);
     }
 
@@ -154,8 +172,11 @@ int main(int argc, char** argv) {
     }
     if (!up) throw std::runtime_error("the daemon did not open its socket (check the config)");
 
+    std::vector<double> latencies_ms;  // of the timed run
+    std::mutex latencies_mutex;
     auto run = [&](int count, int threads) {
       std::atomic<int> bad{0};
+      latencies_ms.clear();
       std::vector<std::thread> workers;
       std::string error;
       std::atomic<bool> failed{false};
@@ -166,9 +187,17 @@ int main(int argc, char** argv) {
             MilterClient client = open_client(unix_path, port);
             client.negotiate();
             client.connect_and_helo(kHelo, kClientIp);
+            std::vector<double> mine;
+            mine.reserve(static_cast<std::size_t>(share));
             for (int i = 0; i < share; ++i) {
+              const auto sent = std::chrono::steady_clock::now();
               if (!accepted_with_dmarc_pass(client.message(message))) ++bad;
+              mine.push_back(
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent)
+                      .count());
             }
+            std::lock_guard lock(latencies_mutex);
+            latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
           } catch (const std::exception& e) {
             if (!failed.exchange(true)) error = e.what();
           }
@@ -189,12 +218,15 @@ int main(int argc, char** argv) {
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const double cpu = authmilter::test_support::cpu_seconds(daemon.pid()) - cpu_before;
+    std::sort(latencies_ms.begin(), latencies_ms.end());
     std::printf(
-        "%d messages of %zu bytes over %d %s connection(s): %.2f s, %.0f messages/s, "
-        "daemon CPU %.0f us/message (%.0f messages per daemon CPU-second), "
-        "%d unexpected replies\n",
-        messages, text.size(), connections, inet ? "TCP" : "unix-socket", wall, messages / wall,
-        cpu * 1e6 / messages, cpu > 0 ? messages / cpu : 0.0, bad);
+        "%d messages of %zu bytes over %d %s connection(s), ReportStore %s: %.2f s, "
+        "%.0f messages/s, daemon CPU %.0f us/message (%.0f messages per daemon CPU-second), "
+        "latency per message p50 %.2f ms p99 %.2f ms max %.2f ms, %d unexpected replies\n",
+        messages, text.size(), connections, inet ? "TCP" : "unix-socket", report_store.c_str(),
+        wall, messages / wall, cpu * 1e6 / messages, cpu > 0 ? messages / cpu : 0.0,
+        percentile(latencies_ms, 0.5), percentile(latencies_ms, 0.99),
+        latencies_ms.empty() ? 0.0 : latencies_ms.back(), bad);
     return bad == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "authmilter_e2e_bench: %s\n", e.what());
