@@ -45,16 +45,18 @@ std::int64_t now_seconds() {
 
 class ReportTest : public DaemonTest {
  protected:
-  static std::string policy() {
+  // `smtp`: send through ReportSMTP (the plain smtpd); otherwise the sendmail program.
+  static std::string policy(bool smtp = true) {
     Harness& h = *Harness::get();
-    return "DMARCReject reject\n"
-           "ReportStore sqlite:" +
-           (h.dir() / "reports.db").string() +
-           "\n"
-           "ReportOrgName Integration Test Receiver\n"
-           "ReportEmail dmarc-reports@mx.test.example\n"
-           "ReportSMTP 127.0.0.1:" +
-           std::to_string(h.postfix().plain_smtp_port()) + "\n";
+    std::string p =
+        "DMARCReject reject\n"
+        "ReportStore sqlite:" +
+        (h.dir() / "reports.db").string() +
+        "\n"
+        "ReportOrgName Integration Test Receiver\n"
+        "ReportEmail dmarc-reports@mx.test.example\n";
+    if (smtp) p += "ReportSMTP 127.0.0.1:" + std::to_string(h.postfix().plain_smtp_port()) + "\n";
+    return p;
   }
   static void SetUpTestSuite() {
     if (Harness::get() != nullptr) start_daemon(policy());
@@ -62,10 +64,16 @@ class ReportTest : public DaemonTest {
   static void TearDownTestSuite() { stop_daemon(); }
 
   // The report command with the daemon's settings.
-  CommandResult report(const std::vector<std::string>& args) {
+  CommandResult report(const std::vector<std::string>& args, bool smtp = true) {
     const fs::path config = harness().dir() / "report.conf";
-    std::ofstream(config) << harness().daemon_config(policy());
-    std::vector<std::string> argv{authmilter_binary(), "report", "-c", config.string()};
+    std::ofstream(config) << harness().daemon_config(policy(smtp));
+    // Without ReportSMTP: Postfix's sendmail(1), pointed at the test's Postfix.
+    std::vector<std::string> argv{"/usr/bin/env",
+                                  "MAIL_CONFIG=" + harness().postfix().config_dir().string(),
+                                  authmilter_binary(),
+                                  "report",
+                                  "-c",
+                                  config.string()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_command(argv, 60s);
   }
@@ -146,6 +154,34 @@ TEST_F(ReportTest, RecordsBecomeOneValidReportThatIsSentOnce) {
   EXPECT_NE(again.output.find("status=already_sent"), std::string::npos) << again.output;
   std::this_thread::sleep_for(2s);
   EXPECT_EQ(harness().sink().find("Report Domain: reports.example").size(), 1u);
+}
+
+TEST_F(ReportTest, TheSendmailProgramDeliversThroughTheLocalPostfix) {
+  const std::int64_t from = now_seconds() - 1;
+  const std::string token = unique_token("report-sendmail");
+  Envelope e = envelope("bounce@reports.example", token);
+  e.data = make_message(token, "news@reports.example");
+  ASSERT_TRUE(send(e).accepted());
+  std::this_thread::sleep_for(1100ms);
+  const std::int64_t to = now_seconds();
+  const fs::path out_dir = harness().dir() / "reports-sendmail";
+  fs::create_directories(out_dir);
+  CommandResult written;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    written =
+        report({"--from", iso_time(from), "--to", iso_time(to), "--out", out_dir.string()}, false);
+    if (written.output.find("messages=1 ") != std::string::npos) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_NE(written.output.find("messages=1 "), std::string::npos) << written.output;
+  CommandResult sent = report({"--from", iso_time(from), "--to", iso_time(to), "--send"}, false);
+  ASSERT_TRUE(sent.ok()) << sent.output;
+  EXPECT_NE(sent.output.find("to=dmarc-rua@test.example status=sent"), std::string::npos)
+      << sent.output;
+  const std::string needle = "reports.example!" + std::to_string(from) + "!";
+  auto mail = harness().sink().wait_for(needle, kDeliveryTimeout);
+  ASSERT_TRUE(mail.has_value()) << sent.output;
+  EXPECT_EQ(mail->mail_from, "dmarc-reports@mx.test.example");
 }
 
 TEST_F(ReportTest, APeriodThatHasNotEndedIsRefused) {
