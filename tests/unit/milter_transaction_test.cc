@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <list>
@@ -16,6 +17,7 @@
 #include "authmilter/dmarc/org_domain.h"
 
 #include "authmilter/dns/zone_resolver.h"
+#include "authmilter/report/store.h"
 
 namespace authmilter::milter {
 namespace {
@@ -665,6 +667,43 @@ test._domainkey.football.example.com TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEB
   Session session_;
   std::string message_;
 };
+
+// ReportStore: the judged message becomes one record in the store, through the Recorder.
+TEST_F(TransactionDkimDmarcTest, JudgedMessageIsRecordedForTheAggregateReport) {
+  std::string dir = std::filesystem::temp_directory_path().string() + "/txn-report-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const report::StoreSpec spec{report::StoreKind::kSqlite, dir + "/reports.db"};
+  {
+    report::Recorder recorder([&] { return report::open_store(spec); });
+    const Services services{cfg_, zone_, checker_, pool_, &dkim_, &dmarc_, nullptr, &recorder};
+    Transaction txn(services, session_, "joe@football.example.com", false);
+    txn.add_recipient("<bob@test.example>");
+    const cli::ParsedMessage parsed = cli::parse_message(message_);
+    for (const auto& [name, value] : parsed.headers) txn.add_header(name, value, true);
+    txn.end_of_headers();
+    txn.add_body(parsed.body);
+    const Outcome o = txn.finish();
+    ASSERT_TRUE(o.results.dmarc);
+    ASSERT_TRUE(recorder.flush(std::chrono::seconds(20)));
+    EXPECT_EQ(recorder.written(), 1u);
+  }
+  const auto records = report::open_store(spec)->records("football.example.com", 0, INT64_MAX);
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(records.size(), 1u);
+  const report::Record& r = records[0];
+  EXPECT_EQ(r.source_ip, "192.0.2.10");
+  EXPECT_EQ(r.header_from, "football.example.com");
+  EXPECT_EQ(r.envelope_from, "football.example.com");
+  EXPECT_EQ(r.envelope_to, "test.example");
+  EXPECT_EQ(r.p, "reject");
+  EXPECT_EQ(r.disposition, "pass");
+  EXPECT_EQ(r.dmarc_dkim, "pass");
+  EXPECT_EQ(r.dmarc_spf, "fail");
+  ASSERT_EQ(r.dkim.size(), 2u);
+  EXPECT_EQ(r.dkim[0], (report::DkimAuth{"football.example.com", "brisbane", "pass"}));
+  ASSERT_TRUE(r.spf);
+  EXPECT_EQ(r.spf->result, "fail");
+}
 
 TEST_F(TransactionDkimDmarcTest, ForwardedSignedMessagePassesDmarcDespiteSpfFail) {
   ASSERT_FALSE(message_.empty());
