@@ -1,5 +1,8 @@
 #include "authmilter/policy/policy.h"
 
+#include "authmilter/mail/auth_results.h"
+#include "authmilter/policy/auth_results_render.h"
+
 #include <gtest/gtest.h>
 
 namespace authmilter::policy {
@@ -202,6 +205,42 @@ TEST(PolicyTest, DmarcTempErrorNeverRejects) {
   const Verdict v = decide(results, cfg, "192.0.2.1");
   EXPECT_EQ(v.action, Action::kTempfail);
   EXPECT_EQ(v.enhanced_code, "4.4.3");
+}
+
+TEST(DmarcRender, Rfc9989CommentAndPolicyProperty) {
+  // The example: a record above the Author Domain, testing off.
+  dmarc::DmarcResult d;
+  d.result = dmarc::Result::kFail;
+  d.from_domain = "a.b.example.com";
+  d.policy_domain = "example.com";
+  d.p = dmarc::Policy::kReject;
+  d.sp = dmarc::Policy::kNone;
+  d.np = dmarc::Policy::kReject;
+  d.requested = dmarc::Policy::kReject;
+  d.disposition = dmarc::Policy::kReject;
+  EXPECT_EQ(mail::format_authentication_results("mx.example.net", {render_dmarc(d)}),
+            "mx.example.net;\n\tdmarc=fail (p=reject sp=none np=reject t=n; policy domain "
+            "example.com)\n\theader.from=a.b.example.com policy.dmarc=reject");
+  // t=y: the disposition applied is one level lower; absent sp/np are not shown; no pct.
+  d.sp.reset();
+  d.np.reset();
+  d.testing = true;
+  d.testing_from_pct = true;
+  d.disposition = dmarc::Policy::kQuarantine;
+  const mail::MethodResult testing = render_dmarc(d);
+  EXPECT_EQ(testing.comment, "p=reject t=y; policy domain example.com");
+  ASSERT_EQ(testing.properties.size(), 2u);
+  EXPECT_EQ(testing.properties[1].first, "policy.dmarc");
+  EXPECT_EQ(testing.properties[1].second, "quarantine");
+  // A pass carries no policy.dmarc; no record: the reason instead of the tags.
+  d.result = dmarc::Result::kPass;
+  d.disposition = dmarc::Policy::kNone;
+  EXPECT_EQ(render_dmarc(d).properties.size(), 1u);
+  dmarc::DmarcResult none;
+  none.result = dmarc::Result::kNone;
+  none.from_domain = "example.org";
+  none.comment = "no DMARC record";
+  EXPECT_EQ(render_dmarc(none).comment, "no DMARC record");
 }
 
 TEST(PolicyTest, SeverityOrder) {

@@ -9,8 +9,9 @@
 //   dkim       RFC 8601 §2.7.1: one resinfo per signature (header.d, header.i, header.s,
 //              header.a, header.b), dkim=none when the check ran and found no signature; a key
 //              vouched for by a validating resolver (AD bit) is noted (DESIGN §3).
-//   dmarc      RFC 7489 §11.2: dmarc=<result> (p= sp= pct= dis=) header.from=<domain>, and
-//              policy.dmarc=<disposition> on a fail with a policy.
+//   dmarc      RFC 9989 (IANA: header.from, policy.dmarc): dmarc=<result> (p=.. [sp=..]
+//              [np=..] t=y|n; policy domain D) header.from=<domain>, and
+//              policy.dmarc=<disposition applied, after t> on a fail with a policy.
 //   own-domain (issue #6) no RFC 8601 method: a comment on the last resinfo, so a reader sees
 //              why the message was acted on.
 // Received-SPF (RFC 7208 §9.1): the envelope's SPF result, for AddReceivedSPF.
