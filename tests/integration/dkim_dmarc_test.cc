@@ -2,10 +2,13 @@
 // message: signed by football.example.com with Ed25519 and RSA, c=simple/simple (so it also
 // proves header values reach the verifier with their original spacing). Sent from
 // kClientIp it is a forwarded message: SPF fails at our MX, the aligned signatures pass.
+// Every test runs in both DMARCDiscovery modes (treewalk, psl): the answers are the same.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <type_traits>
 
 #include "harness.h"
 
@@ -34,20 +37,39 @@ Envelope football(std::string_view mail_from, std::string data) {
 // reported, which the Received: header of the delivered copy names.
 constexpr std::chrono::seconds kWait{20};
 
-class DkimDmarcStrictTest : public DaemonTest {
- protected:
-  static void SetUpTestSuite() { start_daemon("SPFFail reject\nDMARCReject reject\n"); }
-  static void TearDownTestSuite() { stop_daemon(); }
+struct TreeWalk {
+  static constexpr const char* kConfig = "DMARCDiscovery treewalk\n";
+};
+struct Psl {
+  static constexpr const char* kConfig = "DMARCDiscovery psl\n";
+};
+using DiscoveryModes = ::testing::Types<TreeWalk, Psl>;
+class ModeName {
+ public:
+  template <class T>
+  static std::string GetName(int) {
+    return std::is_same_v<T, Psl> ? "psl" : "treewalk";
+  }
 };
 
-TEST_F(DkimDmarcStrictTest, ForwardedSignedMessageIsAcceptedWithDkimAndDmarcPass) {
+template <class Mode>
+class DkimDmarcStrictTest : public DaemonTest {
+ protected:
+  static void SetUpTestSuite() {
+    start_daemon(std::string("SPFFail reject\nDMARCReject reject\n") + Mode::kConfig);
+  }
+  static void TearDownTestSuite() { stop_daemon(); }
+};
+TYPED_TEST_SUITE(DkimDmarcStrictTest, DiscoveryModes, ModeName);
+
+TYPED_TEST(DkimDmarcStrictTest, ForwardedSignedMessageIsAcceptedWithDkimAndDmarcPass) {
   const std::string message = rfc8463_message();
   ASSERT_FALSE(message.empty()) << "missing RFC 8463 vector in tests/data/dkim-rfc-examples";
-  SmtpOutcome out = send(football("joe@football.example.com", message));
+  SmtpOutcome out = this->send(football("joe@football.example.com", message));
   ASSERT_TRUE(out.accepted()) << "DMARC pass must override SPFFail reject: " << out.describe();
-  auto msg = harness().sink().wait_for(out.queue_id, kWait);
+  auto msg = this->harness().sink().wait_for(out.queue_id, kWait);
   ASSERT_TRUE(msg.has_value());
-  auto ours = our_auth_results(*msg);
+  auto ours = this->our_auth_results(*msg);
   ASSERT_EQ(ours.size(), 1u) << msg->data;
   const AuthResults& ar = ours.front();
   ASSERT_NE(ar.find("spf"), nullptr);
@@ -69,36 +91,40 @@ TEST_F(DkimDmarcStrictTest, ForwardedSignedMessageIsAcceptedWithDkimAndDmarcPass
   EXPECT_EQ(dmarc->property("header.from").value_or(""), "football.example.com");
 }
 
-TEST_F(DkimDmarcStrictTest, SpoofOfPRejectDomainIsRejectedWith571) {
+TYPED_TEST(DkimDmarcStrictTest, SpoofOfPRejectDomainIsRejectedWith571) {
   const std::string token = unique_token("dmarc-spoof");
   Envelope e = football("x@spf-none.example", make_message(token, "joe@football.example.com"));
-  SmtpOutcome out = send(e);
+  SmtpOutcome out = this->send(e);
   EXPECT_FALSE(out.accepted()) << out.describe();
   EXPECT_EQ(out.reply.code, 550) << out.describe();
   EXPECT_EQ(out.reply.enhanced, "5.7.1") << out.describe();
   EXPECT_NE(out.reply.text.find("DMARC policy of football.example.com is reject"),
             std::string::npos)
       << out.reply.str();
-  EXPECT_TRUE(harness().sink().find(token).empty());
+  EXPECT_TRUE(this->harness().sink().find(token).empty());
 }
 
 // Defaults for SPF, DMARC failures only recorded: the altered copy must arrive, marked fail.
+template <class Mode>
 class DkimDmarcRecordTest : public DaemonTest {
  protected:
-  static void SetUpTestSuite() { start_daemon("DMARCReject accept\n"); }
+  static void SetUpTestSuite() {
+    start_daemon(std::string("DMARCReject accept\n") + Mode::kConfig);
+  }
   static void TearDownTestSuite() { stop_daemon(); }
 };
+TYPED_TEST_SUITE(DkimDmarcRecordTest, DiscoveryModes, ModeName);
 
-TEST_F(DkimDmarcRecordTest, MessageAlteredInTransitArrivesWithDkimFail) {
+TYPED_TEST(DkimDmarcRecordTest, MessageAlteredInTransitArrivesWithDkimFail) {
   std::string message = rfc8463_message();
   const std::size_t at = message.find("We lost the game.");
   ASSERT_NE(at, std::string::npos);
   message.replace(at, 17, "We won the game! ");
-  SmtpOutcome out = send(football("joe@football.example.com", message));
+  SmtpOutcome out = this->send(football("joe@football.example.com", message));
   ASSERT_TRUE(out.accepted()) << out.describe();
-  auto msg = harness().sink().wait_for(out.queue_id, kWait);
+  auto msg = this->harness().sink().wait_for(out.queue_id, kWait);
   ASSERT_TRUE(msg.has_value());
-  auto ours = our_auth_results(*msg);
+  auto ours = this->our_auth_results(*msg);
   ASSERT_EQ(ours.size(), 1u) << msg->data;
   int dkim_fail = 0;
   for (const ResInfo& r : ours.front().results) {
@@ -113,13 +139,13 @@ TEST_F(DkimDmarcRecordTest, MessageAlteredInTransitArrivesWithDkimFail) {
   EXPECT_EQ(ours.front().find("dmarc")->property("policy.dmarc").value_or(""), "reject");
 }
 
-TEST_F(DkimDmarcRecordTest, UnsignedMessageGetsDkimNoneAndDmarcNoneWithoutRecord) {
+TYPED_TEST(DkimDmarcRecordTest, UnsignedMessageGetsDkimNoneAndDmarcNoneWithoutRecord) {
   const std::string token = unique_token("dkim-none");
-  SmtpOutcome out = send(envelope("alice@spf-pass.example", token));
+  SmtpOutcome out = this->send(this->envelope("alice@spf-pass.example", token));
   ASSERT_TRUE(out.accepted()) << out.describe();
-  auto msg = delivered(token);
+  auto msg = this->delivered(token);
   ASSERT_TRUE(msg.has_value());
-  auto ours = our_auth_results(*msg);
+  auto ours = this->our_auth_results(*msg);
   ASSERT_EQ(ours.size(), 1u);
   ASSERT_NE(ours.front().find("dkim"), nullptr);
   EXPECT_EQ(ours.front().find("dkim")->result, "none");

@@ -94,8 +94,26 @@ brisbane._domainkey IN TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapi
 test._domainkey IN TXT  "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
 )zone";
 
+// RFC 9989 (issue 12): records the DNS tree walk finds and the public suffix list does not
+// (a record three labels above the From: domain; a psd=y parent), np for a non-existent
+// subdomain next to sp for an existing one, and t=y. Its own zone, so its NXDOMAIN answers
+// carry its own SOA. Read by dmarc_rfc9989_test.cc.
+constexpr const char* kRfc9989Zone = R"zone($ORIGIN rfc9989.example.
+$TTL 300
+@               IN SOA  ns.example. hostmaster.example. 2026050101 3600 600 86400 300
+@               IN NS   ns.example.
+_dmarc.dept     IN TXT  "v=DMARC1; p=reject"
+_dmarc.psd      IN TXT  "v=DMARC1; p=reject; psd=y"
+giant.psd       IN A    192.0.2.1
+mega.psd        IN TXT  "v=spf1 ip4:192.0.2.10 -all"
+_dmarc.np       IN TXT  "v=DMARC1; p=none; sp=none; np=reject"
+exists.np       IN A    192.0.2.1
+_dmarc.testing  IN TXT  "v=DMARC1; p=reject; t=y"
+)zone";
+
 std::vector<Zone> test_zones() {
-  return {Zone{"example", kExampleZone}, Zone{"football.example.com", kFootballZone}};
+  return {Zone{"example", kExampleZone}, Zone{"football.example.com", kFootballZone},
+          Zone{"rfc9989.example", kRfc9989Zone}};
 }
 
 Harness* Harness::get() { return harness_slot().get(); }
