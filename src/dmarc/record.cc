@@ -192,8 +192,10 @@ std::string_view to_token(Alignment alignment) {
 bool is_dmarc_record(std::string_view txt) {
   const std::size_t semi = txt.find(';');
   const Split first = split_spec(txt.substr(0, semi));
-  return first.has_equals && util::iequals_ascii(first.name, "v") &&
-         util::iequals_ascii(first.value, "DMARC1");
+  // RFC 9989 "Formal Definition": dmarc-version = "v" equals %s"DMARC1" — the tag name in
+  // any case (RFC 5234 literals), the value case-sensitive ("v" tag: "The tag value is case
+  // sensitive").
+  return first.has_equals && util::iequals_ascii(first.name, "v") && first.value == "DMARC1";
 }
 
 Record parse_record(std::string_view txt) {

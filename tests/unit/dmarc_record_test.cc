@@ -18,7 +18,10 @@ bool ignored(const Record& r, const std::string& tag) {
 TEST(DmarcRecordSelection, FirstTagMustBeVersion) {
   EXPECT_TRUE(is_dmarc_record("v=DMARC1; p=none"));
   EXPECT_TRUE(is_dmarc_record("v=DMARC1"));
-  EXPECT_TRUE(is_dmarc_record("V = dmarc1 ;p=none"));
+  EXPECT_TRUE(is_dmarc_record("V = DMARC1 ;p=none"));
+  // RFC 9989: %s"DMARC1", "The tag value is case sensitive".
+  EXPECT_FALSE(is_dmarc_record("v=dmarc1; p=none"));
+  EXPECT_FALSE(is_dmarc_record("v=Dmarc1; p=none"));
   EXPECT_TRUE(is_dmarc_record(" v=DMARC1\t;"));
   EXPECT_FALSE(is_dmarc_record("p=none; v=DMARC1"));
   EXPECT_FALSE(is_dmarc_record("v=DMARC2; p=none"));

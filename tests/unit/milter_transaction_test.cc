@@ -784,5 +784,35 @@ TEST_F(TransactionTest, BatvFailMarkActsOnTheMessage) {
   EXPECT_NE(o.summary.find("rcpts=1"), std::string::npos) << o.summary;
 }
 
+TEST_F(TransactionDkimDmarcTest, AlignmentWalksStartAtEndOfHeadersAndTheLogNamesTheDomains) {
+  // RFC 9989 tree walk: at end of headers the Author Domain's walk, and the walks of the MAIL
+  // FROM domain and of each DKIM d= that differ from it, are all in flight.
+  zone_.add_txt("_dmarc.example.net", {"v=DMARC1; p=none"});
+  std::string message = message_;
+  const std::size_t from = message.find("joe@football.example.com>");
+  ASSERT_NE(from, std::string::npos);
+  message.replace(from, 24, "joe@news.example.net");
+  const Services services{cfg_, zone_, checker_, pool_, &dkim_, &dmarc_};
+  Transaction txn(services, session_, "bounce@lists.example.org", false);
+  const cli::ParsedMessage parsed = cli::parse_message(message);
+  for (const auto& [name, value] : parsed.headers) txn.add_header(name, value, true);
+  txn.end_of_headers();
+  for (const char* name : {"_dmarc.news.example.net", "_dmarc.example.net", "_dmarc.net",
+                           "_dmarc.football.example.com", "_dmarc.example.com", "_dmarc.com",
+                           "_dmarc.lists.example.org", "_dmarc.example.org", "_dmarc.org"}) {
+    EXPECT_EQ(zone_.query_count(name, dns::RrType::kTxt), 1u) << name;
+  }
+  txn.add_body(parsed.body);
+  const Outcome o = txn.finish();
+  ASSERT_TRUE(o.results.dmarc);
+  EXPECT_EQ(o.results.dmarc->result, dmarc::Result::kFail);
+  EXPECT_EQ(o.results.dmarc->discovery, dmarc::Discovery::kTreeWalk);
+  EXPECT_NE(o.summary.find("dmarc_policy_domain=example.net"), std::string::npos) << o.summary;
+  EXPECT_NE(o.summary.find("dmarc_org_domain=example.net"), std::string::npos) << o.summary;
+  EXPECT_NE(o.auth_results.find("dmarc=fail (p=none t=n; policy domain example.net)"),
+            std::string::npos)
+      << o.auth_results;
+}
+
 }  // namespace
 }  // namespace authmilter::milter

@@ -15,8 +15,10 @@
 //   - t=y/n, psd=y/n/u; pct (RFC 7489, removed by RFC 9989 "Removal of the pct Tag") must be
 //     1*3DIGIT, at most 100; only pct=0 has an effect (read as t=y, dmarc.h).
 //   - ri and rf (RFC 7489) are unknown tags now and ignored like any other.
-//   Lenient where all implementations are: tag names and DMARC1 in any case, WSP around '='
-//   and ';', empty tag-specs (";;"), p not second, unknown tags ignored (RFC: MUST).
+//   - "DMARC1" is case-sensitive (RFC 9989 "v" tag and ABNF %s"DMARC1"; RFC 7489 was silent
+//     and most implementations took "dmarc1").
+//   Lenient where all implementations are: tag names in any case, WSP around '=' and ';',
+//   empty tag-specs (";;"), p not second, unknown tags ignored (RFC: MUST).
 // Reporting URIs: mailto: (with an addr-spec), http:, https:, with the obsolete optional
 //   "!size" suffix; other schemes are not ones we could report to and do not count for the
 //   rua rule.
