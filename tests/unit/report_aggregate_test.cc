@@ -153,7 +153,11 @@ TEST(ReportDelivery, MailtoUris) {
   EXPECT_FALSE(parse_mailto("mailto:\"a b\"@example.org"));
   EXPECT_FALSE(parse_mailto("mailto:a@exa mple.org"));
   EXPECT_FALSE(parse_mailto("mailto:a@localhost"));
-  EXPECT_FALSE(parse_mailto("mailto:" + std::string(250, 'a') + "@example.org"));
+  // kMaxAddressLength: at the limit and one past.
+  const std::string at_limit = std::string(kMaxAddressLength - 12, 'a') + "@example.org";
+  ASSERT_EQ(at_limit.size(), kMaxAddressLength);
+  EXPECT_TRUE(parse_mailto("mailto:" + at_limit));
+  EXPECT_FALSE(parse_mailto("mailto:a" + at_limit));
 }
 
 TEST(ReportDelivery, MailCarriesTheGzipAsAnAttachment) {

@@ -134,6 +134,14 @@ TEST(ReportRecord, SignaturesAreCappedAtTheLimit) {
   EXPECT_EQ(record->dkim.size(), kMaxDkimResults);
 }
 
+TEST(ReportRecord, RuaUrisAreCappedAtTheLimit) {
+  policy::Results results = failing_reject();
+  results.dmarc->rua.assign(kMaxRuaUris, "mailto:a@example.org");
+  EXPECT_EQ(make_record(results, kEnvelope, config::Config::defaults())->rua.size(), kMaxRuaUris);
+  results.dmarc->rua.push_back("mailto:b@example.org");
+  EXPECT_EQ(make_record(results, kEnvelope, config::Config::defaults())->rua.size(), kMaxRuaUris);
+}
+
 TEST(ReportSanitize, EightBitAndControls) {
   EXPECT_EQ(sanitize("plain"), "plain");
   EXPECT_EQ(sanitize("caf\xC3\xA9"), "caf\xC3\xA9");  // UTF-8 kept
