@@ -19,6 +19,7 @@ set -eu
 
 BUILD_PACKAGES="build-essential cmake pkg-config libmilter-dev libspf2-dev libopendkim-dev
 libc-ares-dev libspdlog-dev libssl-dev libpsl-dev libidn2-dev publicsuffix
+libsystemd-dev
 libgtest-dev libgmock-dev libsqlite3-dev libpq-dev zlib1g-dev"
 TEST_PACKAGES="postfix nsd libyaml-cpp-dev clang-format postgresql libxml2-utils"
 

@@ -96,7 +96,8 @@ int main_with_args(const std::vector<std::string>& args, std::ostream& out, std:
     cfg.socket = spec->to_string();
   }
   if (options.verbose) cfg.log_level = "debug";
-  return daemon::run(cfg, daemon::RunOptions{options.foreground}, err);
+  return daemon::run(
+      cfg, daemon::RunOptions{options.foreground, options.config_path, options.verbose}, err);
 }
 
 }  // namespace authmilter::cli

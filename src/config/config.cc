@@ -64,6 +64,10 @@ std::string_view to_string(Action action) {
   return "accept";
 }
 
+std::string_view to_string(LogFormat format) {
+  return format == LogFormat::kJson ? "json" : "text";
+}
+
 std::string_view to_string(HeloCheck check) {
   switch (check) {
     case HeloCheck::kNullSender:

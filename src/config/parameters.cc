@@ -210,6 +210,18 @@ std::vector<Row> make_rows() {
          c.log_level = std::move(*level);
          return {};
        }},
+      {{"LogFormat", "log-format", "text",
+        "the per-message summary line as key=value text or as one JSON object: text or json"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (util::iequals_ascii(v, "text")) {
+           c.log_format = LogFormat::kText;
+         } else if (util::iequals_ascii(v, "json")) {
+           c.log_format = LogFormat::kJson;
+         } else {
+           return "expected text or json";
+         }
+         return {};
+       }},
       {{"DNSServers", "address-list", "",
         "resolvers to ask, as IP, IP:port or [IPv6]:port; unset: those in /etc/resolv.conf"},
        [](Config& c, std::string_view v) -> std::string {

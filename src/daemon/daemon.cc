@@ -7,16 +7,22 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <ostream>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "authmilter/daemon/notify.h"
 #include "authmilter/daemon/service_set.h"
 #include "authmilter/log/log.h"
 #include "authmilter/milter/callbacks.h"
@@ -97,40 +103,172 @@ void raise_open_file_limit() {
 
 enum class StopCause { kSignal, kListenerEnded };
 
+// SIGHUP: libmilter's own signal thread sigwait()s for SIGHUP too and takes it as "stop"
+// (signal.c: SIGHUP and SIGTERM alike call mi_stop_milters). Linux gives a signal sent to the
+// process to its main thread whenever that thread does not block it, before any thread that
+// waits for it in sigwait(); so the main thread alone unblocks SIGHUP, with a handler that only
+// raises this flag, and the main loop reloads when it sees the flag.
+volatile std::sig_atomic_t reload_requested = 0;
+
+extern "C" void on_sighup(int) { reload_requested = 1; }
+
+void take_sighup_on_this_thread() {
+  struct sigaction action {};
+  action.sa_handler = on_sighup;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(SIGHUP, &action, nullptr) != 0) throw std::runtime_error("sigaction SIGHUP");
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  if (pthread_sigmask(SIG_UNBLOCK, &hup, nullptr) != 0) {
+    throw std::runtime_error("pthread_sigmask SIGHUP");
+  }
+}
+
+// The services of one configuration, as the gate hands them out: shares ownership of the
+// ServiceSet they live in.
+std::shared_ptr<const milter::Services> services_of(const std::shared_ptr<const ServiceSet>& set) {
+  return std::shared_ptr<const milter::Services>(set, &set->services());
+}
+
+void set_log_level(const std::string& level) {
+  spdlog::default_logger()->set_level(
+      spdlog::level::from_str(level == "warning" ? std::string("warn") : level));
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// What serve() runs on: the configuration in force and its services, the snapshots replaced
+// by reloads (freed here once no message holds them), and the service manager.
+class Server {
+ public:
+  Server(const RunOptions& options, std::shared_ptr<const ServiceSet> current,
+         dns::Resolver& resolver)
+      : options_(options), current_(std::move(current)), resolver_(resolver) {}
+
+  const config::Config& config() const { return current_->config(); }
+  const std::shared_ptr<const ServiceSet>& current() const { return current_; }
+  ServiceNotifier& notifier() { return notifier_; }
+
+  // SIGHUP: see daemon.h.
+  void reload() {
+    notifier_.reloading();
+    const config::Config& running = current_->config();
+    std::shared_ptr<const ServiceSet> next;
+    std::vector<std::string> restart_needed;
+    try {
+      config::Config loaded = config::load(options_.config_path);
+      restart_needed = restart_only_changes(running, loaded);
+      loaded = keep_restart_only(running, std::move(loaded));
+      if (options_.verbose) loaded.log_level = "debug";
+      ServiceFiles files = ServiceFiles::load(loaded);
+      next = std::make_shared<const ServiceSet>(std::move(loaded), resolver_, std::move(files));
+    } catch (const std::exception& e) {
+      spdlog::error("{}", log::fields({{"event", "reload"},
+                                       {"result", "refused"},
+                                       {"file", options_.config_path},
+                                       {"why", e.what()},
+                                       {"note", "the running configuration stays in force"}}));
+      notifier_.ready("reload refused: " + std::string(e.what()));
+      return;
+    }
+    // The gate's reference to the old snapshot is dropped here; current_ still holds it.
+    (void)milter::ServiceGate::process().replace(services_of(next));
+    retired_.push_back(std::move(current_));
+    current_ = std::move(next);
+    set_log_level(current_->config().log_level);
+    spdlog::info("{}", log::fields({{"event", "reload"},
+                                    {"result", "applied"},
+                                    {"file", options_.config_path},
+                                    {"authserv_id", current_->config().authserv_id},
+                                    {"restart_needed", join(restart_needed)}}));
+    if (!restart_needed.empty()) {
+      spdlog::warn("{}", log::fields({{"event", "reload"},
+                                      {"note",
+                                       "these keys changed but apply only after a "
+                                       "restart: " +
+                                           join(restart_needed)}}));
+    }
+    notifier_.ready("reloaded");
+  }
+
+  // Frees the replaced snapshots no message holds any more (on this thread, never on one of
+  // libmilter's).
+  void free_retired() {
+    std::erase_if(retired_, [](const std::shared_ptr<const ServiceSet>& set) {
+      return set.use_count() == 1;
+    });
+  }
+  std::size_t retired() const { return retired_.size(); }
+
+  // After the gate drained: every snapshot goes, before the resolver.
+  void release_all() {
+    retired_.clear();
+    current_.reset();
+  }
+
+ private:
+  const RunOptions& options_;
+  std::shared_ptr<const ServiceSet> current_;
+  dns::Resolver& resolver_;
+  std::vector<std::shared_ptr<const ServiceSet>> retired_;
+  ServiceNotifier notifier_;
+};
+
 // Waits for SIGTERM/SIGINT, or for libmilter's loop to end on its own (its signal thread may
-// take the signal, or the listener failed). Linux hands a process-directed signal to a thread
-// waiting for it in sigtimedwait, so we usually see it first.
-StopCause wait_for_stop(const milter::MainLoop& loop) {
-  const sigset_t set = shutdown_signals();
-  const timespec tick{0, 200 * 1000 * 1000};
+// take the signal, or the listener failed); reloads on SIGHUP, pings the watchdog and frees
+// retired snapshots meanwhile. Linux hands a process-directed signal to a thread waiting for
+// it in sigtimedwait, so we usually see it first.
+StopCause wait_for_stop(const milter::MainLoop& loop, Server& server) {
+  sigset_t set = shutdown_signals();
+  sigdelset(&set, SIGHUP);
+  std::chrono::nanoseconds tick = std::chrono::milliseconds(200);
+  if (const auto interval = server.notifier().watchdog_interval()) {
+    tick = std::min<std::chrono::nanoseconds>(tick, *interval);
+  }
+  const auto tick_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tick).count();
+  const timespec wait{static_cast<time_t>(tick_ns / 1000000000),
+                      static_cast<long>(tick_ns % 1000000000)};
   while (!loop.finished()) {
-    const int sig = sigtimedwait(&set, nullptr, &tick);
-    if (sig == SIGHUP) {
-      spdlog::info("event=sighup note=\"configuration reload is not supported; restart to apply\"");
-    } else if (sig == SIGTERM || sig == SIGINT) {
+    server.notifier().watchdog_tick(Clock::now());
+    const int sig = sigtimedwait(&set, nullptr, &wait);  // EINTR when SIGHUP's handler ran
+    if (reload_requested != 0) {
+      reload_requested = 0;
+      spdlog::info("{}", log::fields({{"event", "signal"}, {"signal", "SIGHUP"}}));
+      server.reload();
+    }
+    if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("{}", log::fields({{"event", "signal"},
                                       {"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}}));
       return StopCause::kSignal;
     }
+    server.free_retired();
   }
   return StopCause::kListenerEnded;
 }
 
 // Serves until a stop, then drains as daemon.h says. Returns the exit code, or exits at once
 // (1, destructors skipped) when a callback outlives its bound.
-int serve(const config::Config& config, const config::SocketSpec& socket,
-          std::unique_ptr<ServiceSet> services, std::unique_ptr<dns::CaresResolver> resolver) {
+int serve(const config::SocketSpec& socket, Server& server,
+          std::unique_ptr<dns::CaresResolver> resolver) {
   milter::ServiceGate& gate = milter::ServiceGate::process();
-  gate.open(services->services());
+  gate.open(services_of(server.current()));
+  take_sighup_on_this_thread();
   milter::MainLoop loop(socket);
-  const StopCause cause = wait_for_stop(loop);
+  server.notifier().ready("serving on " + socket.to_string());
+  const StopCause cause = wait_for_stop(loop, server);
+  server.notifier().stopping();
   // Debian's libmilter runs its sessions on a worker pool whose controller stops with the
   // listener: after smfi_stop() no callback runs for an open connection any more. So libmilter
   // keeps serving while the messages in flight finish; meanwhile the gate answers new
   // connections and new messages with 451 4.3.2 (the listener still accepts them).
   gate.close_to_new();
   const std::size_t open_at_stop = gate.messages_in_flight();
-  const auto bound = config.message_timeout + kDrainGrace;
+  const auto bound = server.config().message_timeout + kDrainGrace;
   spdlog::info("{}", log::fields({{"event", "draining"},
                                   {"messages_in_flight", std::to_string(open_at_stop)},
                                   {"connections_open", std::to_string(gate.connections())},
@@ -153,7 +291,8 @@ int serve(const config::Config& config, const config::SocketSpec& socket,
     std::_Exit(1);
   }
   // No callback runs and none can start, no Transaction exists: the services may go.
-  services.reset();
+  gate.forget_services();
+  server.release_all();
   resolver.reset();
   spdlog::info("{}", log::fields({{"event", "stop"},
                                   {"cause", cause == StopCause::kSignal ? "signal" : "listener"},
@@ -165,6 +304,37 @@ int serve(const config::Config& config, const config::SocketSpec& socket,
 }
 
 }  // namespace
+
+std::vector<std::string> restart_only_changes(const config::Config& running,
+                                              const config::Config& next) {
+  std::vector<std::string> changed;
+  const auto note = [&](bool differs, std::string_view key) {
+    if (differs) changed.emplace_back(key);
+  };
+  note(running.socket != next.socket, "Socket");
+  note(running.user_id != next.user_id, "UserID");
+  note(running.umask != next.umask, "UMask");
+  note(running.pid_file != next.pid_file, "PidFile");
+  note(running.syslog != next.syslog, "Syslog");
+  note(running.dns_servers != next.dns_servers, "DNSServers");
+  note(running.dns_timeout != next.dns_timeout, "DNSTimeout");
+  note(running.cache_size != next.cache_size, "CacheSize");
+  note(running.cache_max_ttl != next.cache_max_ttl, "CacheMaxTTL");
+  return changed;
+}
+
+config::Config keep_restart_only(const config::Config& running, config::Config next) {
+  next.socket = running.socket;
+  next.user_id = running.user_id;
+  next.umask = running.umask;
+  next.pid_file = running.pid_file;
+  next.syslog = running.syslog;
+  next.dns_servers = running.dns_servers;
+  next.dns_timeout = running.dns_timeout;
+  next.cache_size = running.cache_size;
+  next.cache_max_ttl = running.cache_max_ttl;
+  return next;
+}
 
 void block_shutdown_signals() {
   const sigset_t set = shutdown_signals();
@@ -180,6 +350,11 @@ int run(const config::Config& config, const RunOptions& options, std::ostream& e
     if (!socket) throw std::runtime_error("invalid Socket: " + config.socket);
     const std::string unix_path =
         socket->kind == config::SocketSpec::Kind::kUnix ? socket->path : std::string();
+    // Read again on SIGHUP, after daemonize() has changed to "/".
+    RunOptions server_options = options;
+    if (!server_options.config_path.empty()) {
+      server_options.config_path = std::filesystem::absolute(options.config_path).string();
+    }
     block_shutdown_signals();
     log::setup(log::Sink::kStderr, config.log_level);
     milter::register_filter();
@@ -197,13 +372,14 @@ int run(const config::Config& config, const RunOptions& options, std::ostream& e
 
     // Threads start only now: after fork and after the privilege drop.
     std::unique_ptr<dns::CaresResolver> resolver = make_resolver(config);
-    auto services = std::make_unique<ServiceSet>(config, *resolver, std::move(files));
+    auto services = std::make_shared<const ServiceSet>(config, *resolver, std::move(files));
     spdlog::info("{}", log::fields({{"event", "start"},
                                     {"version", AUTHMILTER_VERSION},
                                     {"socket", config.socket},
                                     {"authserv_id", config.authserv_id},
                                     {"libmilter", milter::libmilter_version()}}));
-    const int rc = serve(config, *socket, std::move(services), std::move(resolver));
+    Server server(server_options, std::move(services), *resolver);
+    const int rc = serve(*socket, server, std::move(resolver));
     if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
     if (!unix_path.empty()) unlink(unix_path.c_str());
     return rc;

@@ -7,6 +7,8 @@
 
 #include <cstdio>
 
+#include "authmilter/util/utf8.h"
+
 namespace authmilter::log {
 
 void setup(Sink sink, std::string_view level, std::string_view ident) {
@@ -46,6 +48,73 @@ void append_field(std::string& line, std::string_view key, std::string_view valu
     }
   }
   if (quote) line.push_back('"');
+}
+
+void Line::add(std::string_view key, std::string_view value) {
+  fields_.push_back({std::string(key), std::string(value), false});
+}
+
+void Line::add_number(std::string_view key, std::int64_t value) {
+  fields_.push_back({std::string(key), std::to_string(value), true});
+}
+
+std::string Line::render(Format format) const {
+  std::string out;
+  if (format == Format::kText) {
+    for (const Field& field : fields_) append_field(out, field.key, field.value);
+    return out;
+  }
+  out.push_back('{');
+  for (const Field& field : fields_) {
+    if (out.size() > 1) out.push_back(',');
+    out += '"' + json_escape(field.key) + "\":";
+    if (field.number) {
+      out += field.value;
+    } else {
+      out += '"' + json_escape(field.value) + '"';
+    }
+  }
+  out.push_back('}');
+  return out;
+}
+
+void append_field(Line& line, std::string_view key, std::string_view value) {
+  line.add(key, value);
+}
+
+void append_number(Line& line, std::string_view key, std::int64_t value) {
+  line.add_number(key, value);
+}
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto escape_byte = [&](unsigned char c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+    out.append(buf);
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+      ++i;
+    } else if (c < 0x20 || c == 0x7f) {
+      escape_byte(c);
+      ++i;
+    } else if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+    } else if (const std::size_t n = util::utf8_sequence_length(text, i); n > 0) {
+      out.append(text.substr(i, n));
+      i += n;
+    } else {
+      escape_byte(c);
+      ++i;
+    }
+  }
+  return out;
 }
 
 std::string fields(std::initializer_list<std::pair<std::string_view, std::string_view>> kv) {

@@ -394,9 +394,13 @@ sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t size) noexcept {
 }
 
 sfsistat on_eom(SMFICTX* ctx) noexcept {
-  return guarded(ctx, "eom", [&](const Services& services) {
+  return guarded(ctx, "eom", [&](const Services&) {
     Connection* c = connection_of(ctx);
     if (c == nullptr || !c->txn) return SMFIS_ACCEPT;
+    // The edits follow the configuration the message began with (a reload since MAIL FROM
+    // applies to the next message): its use is held here until the reply is sent.
+    const ServiceGate::Use message_use = std::move(c->message_use);
+    const Services& services = *message_use.services();
     c->stage = Stage::kDone;
     if (std::string queue_id = symbol(ctx, "i"); !queue_id.empty()) c->txn->set_queue_id(queue_id);
     const Outcome outcome = c->txn->finish();

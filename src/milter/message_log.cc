@@ -16,7 +16,7 @@ std::string dkim_summary(const std::vector<dkim::SignatureResult>& signatures) {
   return out;
 }
 
-void append_results(std::string& line, const policy::Results& results) {
+void append_results(log::Line& line, const policy::Results& results) {
   if (results.spf_mail_from) {
     log::append_field(line, "spf", spf::to_token(results.spf_mail_from->result));
   }
@@ -31,7 +31,7 @@ void append_results(std::string& line, const policy::Results& results) {
   if (results.dkim_checked) {
     log::append_field(line, "dkim", dkim_summary(results.dkim));
     if (results.dkim_skipped > 0) {
-      log::append_field(line, "dkim_skipped", std::to_string(results.dkim_skipped));
+      log::append_number(line, "dkim_skipped", static_cast<std::int64_t>(results.dkim_skipped));
     }
   }
   if (const auto& dm = results.dmarc) {
@@ -56,31 +56,33 @@ void append_results(std::string& line, const policy::Results& results) {
 }  // namespace
 
 std::string message_summary(const MessageFacts& facts, const Outcome& outcome) {
-  std::string line;
+  log::Line line;
   log::append_field(line, "queue", facts.queue_id.empty() ? "NOQUEUE" : facts.queue_id);
   log::append_field(line, "client", facts.client_ip);
   if (!facts.judged_ip.empty() && outcome.judged)
     log::append_field(line, "judged", facts.judged_ip);
   log::append_field(line, "helo", facts.helo);
   log::append_field(line, "from", "<" + std::string(facts.mail_from) + ">");
-  log::append_field(line, "rcpts", std::to_string(facts.recipients));
+  log::append_number(line, "rcpts", static_cast<std::int64_t>(facts.recipients));
   log::append_field(line, "trust", to_string(outcome.trust));
   if (outcome.judged) append_results(line, outcome.results);
   if (!outcome.remove_ar.empty()) {
-    log::append_field(line, "removed_ar", std::to_string(outcome.remove_ar.size()));
+    log::append_number(line, "removed_ar", static_cast<std::int64_t>(outcome.remove_ar.size()));
   }
   if (facts.headers_truncated) log::append_field(line, "headers", "truncated");
   if (!outcome.new_mail_from.empty()) log::append_field(line, "batv", "tagged");
   if (!outcome.untagged_recipients.empty()) {
-    log::append_field(line, "batv_valid", std::to_string(outcome.untagged_recipients.size()));
+    log::append_number(line, "batv_valid",
+                       static_cast<std::int64_t>(outcome.untagged_recipients.size()));
   }
   if (outcome.batv_refused > 0) {
-    log::append_field(line, "batv_refused", std::to_string(outcome.batv_refused));
+    log::append_number(line, "batv_refused", static_cast<std::int64_t>(outcome.batv_refused));
   }
   log::append_field(line, "verdict", config::to_string(outcome.verdict.action));
   if (!outcome.verdict.check.empty()) log::append_field(line, "by", outcome.verdict.check);
-  log::append_field(line, "ms", std::to_string(outcome.elapsed.count()));
-  return line;
+  log::append_number(line, "ms", static_cast<std::int64_t>(outcome.elapsed.count()));
+  return line.render(facts.format == config::LogFormat::kJson ? log::Format::kJson
+                                                              : log::Format::kText);
 }
 
 }  // namespace authmilter::milter

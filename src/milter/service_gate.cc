@@ -7,22 +7,24 @@ namespace authmilter::milter {
 
 ServiceGate::Use::Use(Use&& other) noexcept
     : gate_(std::exchange(other.gate_, nullptr)),
-      services_(std::exchange(other.services_, nullptr)),
+      services_(std::move(other.services_)),
       kind_(other.kind_) {}
 
 ServiceGate::Use& ServiceGate::Use::operator=(Use&& other) noexcept {
   if (this != &other) {
     release();
     gate_ = std::exchange(other.gate_, nullptr);
-    services_ = std::exchange(other.services_, nullptr);
+    services_ = std::move(other.services_);
     kind_ = other.kind_;
   }
   return *this;
 }
 
+// The snapshot reference goes before the count: once the count says no use is left, no use
+// holds a snapshot either.
 void ServiceGate::Use::release() {
+  services_.reset();
   if (gate_ != nullptr) std::exchange(gate_, nullptr)->release(kind_);
-  services_ = nullptr;
 }
 
 ServiceGate& ServiceGate::process() {
@@ -33,10 +35,26 @@ ServiceGate& ServiceGate::process() {
 }
 
 void ServiceGate::open(const Services& services) {
+  // Not owned: the caller keeps `services` alive (a no-op deleter).
+  open(std::shared_ptr<const Services>(&services, [](const Services*) {}));
+}
+
+void ServiceGate::open(std::shared_ptr<const Services> services) {
   std::lock_guard lock(mutex_);
-  services_ = &services;
+  services_ = std::move(services);
   state_ = State::kOpen;
   finished_while_draining_ = 0;
+}
+
+std::shared_ptr<const Services> ServiceGate::replace(std::shared_ptr<const Services> services) {
+  std::lock_guard lock(mutex_);
+  return std::exchange(services_, std::move(services));
+}
+
+void ServiceGate::forget_services() {
+  std::shared_ptr<const Services> old;
+  std::lock_guard lock(mutex_);
+  old = std::move(services_);
 }
 
 ServiceGate::Use ServiceGate::enter_callback() {

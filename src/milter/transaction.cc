@@ -150,7 +150,8 @@ Outcome Transaction::finish() {
                            session_.helo,
                            mail_from_,
                            recipients_.size(),
-                           headers_truncated_};
+                           headers_truncated_,
+                           services_.config.log_format};
   outcome.summary = message_summary(facts, outcome);
   return outcome;
 }

@@ -11,31 +11,35 @@
 
 namespace authmilter::testing {
 
-DaemonProcess::DaemonProcess(const std::string& extra_config) {
+DaemonProcess::DaemonProcess(const std::string& extra_config,
+                             const std::vector<std::string>& extra_env) {
   char pattern[] = "/tmp/authmilter-daemon-test-XXXXXX";
   if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
   port_ = integration::pick_free_port();
   const std::filesystem::path config = dir_ / "authmilter.conf";
+  config_text_ = "Socket inet:" + std::to_string(port_) + "@127.0.0.1\n" +
+                 "AuthservID mx.example.net\n"
+                 "DNSServers 127.0.0.1:9\n"
+                 "DNSTimeout 500ms\n"
+                 "MessageTimeout 1s\n"
+                 "Syslog no\n"
+                 "LogLevel info\n" +
+                 extra_config;
   {
     std::ofstream out(config);
-    out << "Socket inet:" << port_ << "@127.0.0.1\n"
-        << "AuthservID mx.example.net\n"
-        << "DNSServers 127.0.0.1:9\n"
-        << "DNSTimeout 500ms\n"
-        << "MessageTimeout 1s\n"
-        << "Syslog no\n"
-        << "LogLevel info\n"
-        << extra_config;
+    out << config_text_;
   }
   const std::string binary = integration::authmilter_binary();
   if (binary.empty() || ::access(binary.c_str(), X_OK) != 0) {
     throw std::runtime_error("authmilter binary not found: build the authmilter target");
   }
+  std::vector<std::string> env = {"ASAN_OPTIONS=abort_on_error=0:exitcode=23",
+                                  "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"};
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
   process_ = integration::ChildProcess::spawn({
       .argv = {binary, "-f", "-c", config.string()},
-      .extra_env = {"ASAN_OPTIONS=abort_on_error=0:exitcode=23",
-                    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"},
+      .extra_env = env,
       .output_file = (dir_ / "authmilter.log").string(),
       .working_directory = {},
   });

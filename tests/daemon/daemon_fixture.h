@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "authmilter_daemon.h"
 #include "process.h"
@@ -22,9 +23,16 @@ namespace authmilter::testing {
 
 class DaemonProcess {
  public:
-  // `extra_config`: more "Key value" lines.
-  explicit DaemonProcess(const std::string& extra_config = "");
+  // `extra_config`: more "Key value" lines; `extra_env`: "NAME=value" for the daemon.
+  explicit DaemonProcess(const std::string& extra_config = "",
+                         const std::vector<std::string>& extra_env = {});
   ~DaemonProcess();
+
+  // The config file the daemon reads (again on SIGHUP), and the text it started with.
+  std::filesystem::path config_path() const { return dir_ / "authmilter.conf"; }
+  const std::string& config_text() const { return config_text_; }
+  // A scratch directory removed with the fixture.
+  const std::filesystem::path& dir() const { return dir_; }
 
   std::uint16_t port() const { return port_; }
   pid_t pid() const { return process_.pid(); }
@@ -36,6 +44,7 @@ class DaemonProcess {
 
  private:
   std::filesystem::path dir_;
+  std::string config_text_;
   std::uint16_t port_ = 0;
   integration::ChildProcess process_;
 };

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 
 #include "authmilter/config/config.h"
 #include "authmilter/dns/zone_resolver.h"
@@ -45,6 +46,42 @@ TEST_F(GateTest, OpenGateGivesTheServices) {
   ASSERT_TRUE(use);
   EXPECT_EQ(use.services(), &services);
   EXPECT_TRUE(gate.accepting());
+}
+
+// Reload: a message begun before replace() keeps the old snapshot alive and in use; new
+// messages get the new one; the old one is freed when its last use ends.
+TEST_F(GateTest, ReplaceGivesNewMessagesTheNewSnapshotAndKeepsTheOldAlive) {
+  config::Config new_config = config::Config::defaults();
+  new_config.authserv_id = "mx2.example.net";
+  auto old_snapshot = std::make_shared<const Services>(Services{config, zone, spf, pool});
+  auto new_snapshot = std::make_shared<const Services>(Services{new_config, zone, spf, pool});
+  const Services* old_address = old_snapshot.get();
+  gate.open(std::move(old_snapshot));
+  ServiceGate::Use before = gate.begin_message();
+  ASSERT_TRUE(before);
+  const std::shared_ptr<const Services> replaced = gate.replace(new_snapshot);
+  EXPECT_EQ(replaced.get(), old_address);
+  const ServiceGate::Use after = gate.begin_message();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after.services(), new_snapshot.get());
+  EXPECT_EQ(before.services(), old_address);
+  EXPECT_EQ(&before.services()->config, &config);
+  // Held by `replaced` and by the message begun before the reload.
+  EXPECT_EQ(replaced.use_count(), 2);
+  before.release();
+  EXPECT_EQ(replaced.use_count(), 1);
+  EXPECT_EQ(gate.messages_in_flight(), 1u);
+}
+
+TEST_F(GateTest, ForgetServicesDropsTheGatesReference) {
+  auto snapshot = std::make_shared<const Services>(Services{config, zone, spf, pool});
+  gate.open(snapshot);
+  EXPECT_EQ(snapshot.use_count(), 2);
+  gate.close_to_new();
+  ASSERT_TRUE(gate.seal(Clock::now()));
+  ASSERT_TRUE(gate.drained(Clock::now()));
+  gate.forget_services();
+  EXPECT_EQ(snapshot.use_count(), 1);
 }
 
 TEST_F(GateTest, DrainingRefusesNewMessagesButNotCallbacks) {

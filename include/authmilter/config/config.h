@@ -77,6 +77,10 @@ std::string_view to_string(Action action);  // "accept", "mark", ...
 
 // When to check the HELO identity: only for the null sender (RFC 7208 §2.3 minimum), or
 // always (reported as a second spf= entry with smtp.helo).
+// LogFormat: the per-message summary line as key=value text or one JSON object.
+enum class LogFormat { kText, kJson };
+std::string_view to_string(LogFormat format);  // "text", "json"
+
 enum class HeloCheck { kNullSender, kAlways };
 
 // When to run SenderID on the PRA (RFC 4406/4407): never; only when SPF on MAIL FROM is
@@ -94,6 +98,7 @@ struct Config {
   std::string pid_file;  // absolute path; empty: none
   bool syslog = true;
   std::string log_level = "info";  // trace, debug, info, warning, error (always lower case)
+  LogFormat log_format = LogFormat::kText;
 
   // Normalised to "a.b.c.d:port" or "[v6]:port" (port 53 when not given); empty: resolv.conf.
   std::vector<std::string> dns_servers;

@@ -13,12 +13,23 @@
 //   messages drained and cut and the connections still open. Exit 0 after a clean stop; if a
 //   callback is stuck past its bound the services are left alive and the process exits 1
 //   without running destructors (they could still be in use).
-// SIGHUP: logged; reloading the configuration is not supported (restart to apply).
+// SIGHUP (systemctl reload): reload. The file is read and checked and the services built
+//   from it (ServiceFiles are read again, now as UserID); anything wrong is logged
+//   (event=reload result=refused why=...) and the old configuration stays in force. Otherwise
+//   the new snapshot serves every message whose MAIL FROM comes after it, while messages in
+//   flight finish on the one they began with (milter::ServiceGate); an old snapshot is freed
+//   by the main thread once no message holds it. Keys that only a restart can change
+//   (kRestartOnlyKeys) keep their running values; those that differ are named in the log
+//   (restart_needed=...). LogLevel applies at once; a connection's trust (InternalHosts,
+//   TrustedRelays) is decided at its connect.
+// Service manager: sd_notify READY/RELOADING/STOPPING and the watchdog (notify.h).
 #pragma once
 
 #include <chrono>
 #include <iosfwd>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "authmilter/config/config.h"
 
@@ -28,7 +39,21 @@ inline constexpr std::chrono::seconds kDrainGrace{5};
 
 struct RunOptions {
   bool foreground = false;  // -f: no fork, logs to stderr
+  std::string config_path;  // read again on SIGHUP
+  bool verbose = false;     // -v: LogLevel debug, kept across reloads
 };
+
+// The keys a reload cannot change: the socket, the process's identity and files, the logger's
+// sink, and the shared resolver (its servers, timeout and cache live as long as the process).
+inline constexpr std::string_view kRestartOnlyKeys[] = {"Socket",     "UserID",    "UMask",
+                                                        "PidFile",    "Syslog",    "DNSServers",
+                                                        "DNSTimeout", "CacheSize", "CacheMaxTTL"};
+
+// The restart-only keys whose values differ between `running` and `next`, in table order.
+std::vector<std::string> restart_only_changes(const config::Config& running,
+                                              const config::Config& next);
+// `next` with the restart-only keys set to their `running` values.
+config::Config keep_restart_only(const config::Config& running, config::Config next);
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (inherited by threads it starts
 // later), so the daemon's main thread receives them with sigtimedwait; ignores SIGPIPE.

@@ -1,8 +1,10 @@
-// authmilter::milter — the per-message log line (key=value fields, log/log.h).
+// authmilter::milter — the per-message log line (key=value fields, or one JSON object with
+// LogFormat json: log/log.h).
 //
 // What: one line per message with the queue id first, the envelope, the trust decision, each
 //   check's result (spf, spf_helo, sender_id, dkim, dmarc, own_domain), forged A-R headers
-//   removed, BATV, the verdict and the time taken. A new check adds its fields here.
+//   removed, BATV, the verdict and the time taken. A new check adds its fields here (counts
+//   with log::append_number, so they are JSON numbers).
 // Security: every value comes from the client or the message; log::append_field escapes.
 #pragma once
 
@@ -25,6 +27,7 @@ struct MessageFacts {
   std::string_view mail_from;  // address, "" for <>
   std::size_t recipients = 0;
   bool headers_truncated = false;
+  config::LogFormat format = config::LogFormat::kText;  // LogFormat
 };
 
 std::string message_summary(const MessageFacts& facts, const Outcome& outcome);

@@ -14,6 +14,11 @@
 //   in flight go on) → sealed (seal(): no use of any kind begins) and, once no use is left, the
 //   services may go. Connections still open at the seal are cut by cut_remaining(): each drops
 //   its message in flight (the MTA gets no verdict for it and applies its default action).
+// Reload: replace() swaps the services new connections and messages get (the daemon's one
+//   snapshot pointer, held here under the gate's lock); a Use keeps the snapshot it was given
+//   alive (shared ownership), so a message begun before a reload finishes on the old one.
+//   Whoever replaces a snapshot keeps a reference to the old one and frees it once it is the
+//   only holder (use_count() == 1), so no libmilter thread ever runs a snapshot's destructor.
 // Counts for the stop log: messages finished while draining, messages cut.
 // Limits: waits are bounded by the caller's deadline; no polling (condition variable).
 #pragma once
@@ -21,8 +26,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <unordered_set>
+#include <utility>
 
 #include "authmilter/milter/transaction.h"
 
@@ -50,17 +57,17 @@ class ServiceGate {
     Use(Use&& other) noexcept;
     Use& operator=(Use&& other) noexcept;
     ~Use() { release(); }
-    const Services* services() const { return services_; }
+    const Services* services() const { return services_.get(); }
     explicit operator bool() const { return services_ != nullptr; }
     void release();
 
    private:
     friend class ServiceGate;
     enum class Kind { kCallback, kMessage };
-    Use(ServiceGate* gate, const Services* services, Kind kind)
-        : gate_(gate), services_(services), kind_(kind) {}
+    Use(ServiceGate* gate, std::shared_ptr<const Services> services, Kind kind)
+        : gate_(gate), services_(std::move(services)), kind_(kind) {}
     ServiceGate* gate_ = nullptr;
-    const Services* services_ = nullptr;
+    std::shared_ptr<const Services> services_;
     Kind kind_ = Kind::kCallback;
   };
 
@@ -75,6 +82,13 @@ class ServiceGate {
 
   // Opens the gate on `services` (which must stay alive until drained()).
   void open(const Services& services);
+  // Opens the gate on a shared snapshot of the services.
+  void open(std::shared_ptr<const Services> services);
+  // Reload: new connections and messages get `services` from now on; uses already given keep
+  // theirs. Returns the snapshot replaced (for its owner to free once nobody else holds it).
+  std::shared_ptr<const Services> replace(std::shared_ptr<const Services> services);
+  // After drained(): lets go of the current snapshot.
+  void forget_services();
 
   // For one callback; empty once sealed (or before open()).
   Use enter_callback();
@@ -109,7 +123,7 @@ class ServiceGate {
   std::mutex mutex_;
   std::condition_variable changed_;
   State state_ = State::kClosed;
-  const Services* services_ = nullptr;
+  std::shared_ptr<const Services> services_;
   std::size_t callbacks_ = 0;
   std::size_t messages_ = 0;
   std::size_t finished_while_draining_ = 0;
