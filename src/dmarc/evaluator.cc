@@ -68,7 +68,6 @@ struct WalkOutcome {
   std::string detail;      // the failure, for the comment
   // The first name's _dmarc node exists (records or NODATA), so the first name exists too.
   bool first_name_exists = false;
-  bool first_answered = false;  // the first query had a final answer
 };
 
 WalkOutcome run_walk(const Evaluator::Walk& walk, bool stop_at_psd, dns::Deadline deadline,
@@ -82,10 +81,7 @@ WalkOutcome run_walk(const Evaluator::Walk& walk, bool stop_at_psd, dns::Deadlin
       out.detail = dns::failure_text(answer, dmarc_name(domain), dns::RrType::kTxt);
       return out;
     }
-    if (i == 0) {
-      out.first_answered = true;
-      out.first_name_exists = answer.status != dns::Status::kNxDomain;
-    }
+    if (i == 0) out.first_name_exists = answer.status != dns::Status::kNxDomain;
     if (!answer.has_records()) continue;  // NXDOMAIN, NODATA: an empty set
     std::vector<const std::string*> dmarc_records;
     for (const dns::Record& record : answer.records) {
@@ -265,6 +261,9 @@ Evaluator::Pending Evaluator::start(const FromDomain& from,
       if (pending.identifiers.size() >= kMaxAlignmentWalks) break;
       const std::optional<std::string> name = normalize_domain(identifier);
       if (!name || *name == pending.from.domain) continue;
+      // Without a common last label the two can never share an Organizational Domain:
+      // evaluate() answers "not aligned" without a walk, so none is started.
+      if (labels_of(*name).back() != labels_of(pending.from.domain).back()) continue;
       const bool known = std::any_of(pending.identifiers.begin(), pending.identifiers.end(),
                                      [&](const Walk& walk) { return walk.domain == *name; });
       if (!known) pending.identifiers.push_back(start_walk(*name));

@@ -786,22 +786,25 @@ TEST_F(TransactionTest, BatvFailMarkActsOnTheMessage) {
 
 TEST_F(TransactionDkimDmarcTest, AlignmentWalksStartAtEndOfHeadersAndTheLogNamesTheDomains) {
   // RFC 9989 tree walk: at end of headers the Author Domain's walk, and the walks of the MAIL
-  // FROM domain and of each DKIM d= that differ from it, are all in flight.
+  // FROM domain and of each DKIM d= that differ from it (and could align), are in flight.
   zone_.add_txt("_dmarc.example.net", {"v=DMARC1; p=none"});
   std::string message = message_;
   const std::size_t from = message.find("joe@football.example.com>");
   ASSERT_NE(from, std::string::npos);
   message.replace(from, 24, "joe@news.example.net");
   const Services services{cfg_, zone_, checker_, pool_, &dkim_, &dmarc_};
-  Transaction txn(services, session_, "bounce@lists.example.org", false);
+  Transaction txn(services, session_, "bounce@lists.example.net", false);
   const cli::ParsedMessage parsed = cli::parse_message(message);
   for (const auto& [name, value] : parsed.headers) txn.add_header(name, value, true);
   txn.end_of_headers();
   for (const char* name : {"_dmarc.news.example.net", "_dmarc.example.net", "_dmarc.net",
-                           "_dmarc.football.example.com", "_dmarc.example.com", "_dmarc.com",
-                           "_dmarc.lists.example.org", "_dmarc.example.org", "_dmarc.org"}) {
-    EXPECT_EQ(zone_.query_count(name, dns::RrType::kTxt), 1u) << name;
+                           "_dmarc.lists.example.net"}) {
+    // Shared upper names are asked by both walks here (ZoneResolver has no cache).
+    EXPECT_GE(zone_.query_count(name, dns::RrType::kTxt), 1u) << name;
   }
+  // d=football.example.com shares no last label with example.net: it can never align, so
+  // no walk is started for it.
+  EXPECT_EQ(zone_.query_count("_dmarc.football.example.com", dns::RrType::kTxt), 0u);
   txn.add_body(parsed.body);
   const Outcome o = txn.finish();
   ASSERT_TRUE(o.results.dmarc);
