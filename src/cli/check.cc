@@ -218,6 +218,45 @@ void print_json(std::ostream& out, const milter::Outcome& o) {
   } else {
     j.null("dmarc");
   }
+  if (const auto& arc = r.arc) {
+    j.open("arc", '{')
+        .str("result", dkim::to_token(arc->result))
+        .number("instances", static_cast<long long>(arc->instances))
+        .number("oldest_pass", static_cast<long long>(arc->oldest_pass))
+        .str("newest_cv", dkim::to_token(arc->newest_cv))
+        .str("comment", arc->comment);
+    j.open("sets", '[');
+    for (const auto& set : arc->sets) {
+      j.open("", '{')
+          .number("i", static_cast<long long>(set.instance))
+          .str("sealer", set.sealer)
+          .str("selector", set.selector)
+          .str("cv", dkim::to_token(set.cv))
+          .close('}');
+    }
+    j.close(']').close('}');
+  } else {
+    j.null("arc");
+  }
+  if (const auto& override = r.dmarc_override) {
+    j.open("dmarc_override", '{')
+        .str("type", override->type)
+        .str("sealer", override->sealer)
+        .str("comment", override->comment)
+        .close('}');
+  } else {
+    j.null("dmarc_override");
+  }
+  if (o.arc_set) {
+    j.open("arc_seal", '{')
+        .number("i", static_cast<long long>(o.arc_set->instance))
+        .str("arc_seal", o.arc_set->seal)
+        .str("arc_message_signature", o.arc_set->message_signature)
+        .str("arc_authentication_results", o.arc_set->authentication_results)
+        .close('}');
+  } else {
+    j.null("arc_seal");
+  }
   if (const auto& own = r.own_domain) {
     j.open("own_domain", '{')
         .str("domain", own->domain)
@@ -247,6 +286,11 @@ void print_text(std::ostream& out, const milter::Outcome& o, const config::Confi
   if (!o.remove_ar.empty()) {
     out << "# would remove " << o.remove_ar.size()
         << " Authentication-Results header(s) claiming our authserv-id\n";
+  }
+  if (const auto& arc = o.arc_set) {
+    out << "ARC-Seal: " << arc->seal << "\n"
+        << "ARC-Message-Signature: " << arc->message_signature << "\n"
+        << "ARC-Authentication-Results: " << arc->authentication_results << "\n";
   }
   if (!o.auth_results.empty()) out << "Authentication-Results: " << o.auth_results << "\n";
   if (!o.received_spf.empty()) out << "Received-SPF: " << o.received_spf << "\n";

@@ -187,6 +187,12 @@ Config parse(std::string_view text, std::string_view name) {
                          ") must be longer than DNSTimeout (" +
                          detail::format_duration(config.dns_timeout) + ")");
   }
+  // ARCSign needs a key and a name to sign with.
+  if (config.arc_sign && (config.arc_seal_domain.empty() || config.arc_selector.empty() ||
+                          config.arc_key_file.empty())) {
+    throw line_error(name, set_on_line[row_index("ARCSign")],
+                     "ARCSign yes needs ARCSealDomain, ARCSelector and ARCKeyFile");
+  }
   return config;
 }
 

@@ -428,6 +428,38 @@ std::vector<Row> make_rows() {
       {{"IgnoreDMARCFor", "domain-list", "",
         "From: domains whose DMARC policy is not evaluated (no dmarc= entry, no action)"},
        [](Config& c, std::string_view v) { return set_domains(c.ignore_dmarc_for, v); }},
+      {{"ARCTrustedSealers", "domain-list", "",
+        "ARC sealers (d= of the seal) whose aligned pass overrides a DMARC fail (RFC 8617)"},
+       [](Config& c, std::string_view v) { return set_domains(c.arc_trusted_sealers, v); }},
+      {{"ARCSign", "bool", "no",
+        "add an ARC set with our results (needs ARCSealDomain, ARCSelector, ARCKeyFile)"},
+       [](Config& c, std::string_view v) { return set_bool(c.arc_sign, v); }},
+      {{"ARCSealDomain", "domain", "", "d= of the ARC sets we add"},
+       [](Config& c, std::string_view v) -> std::string {
+         std::vector<std::string> one;
+         if (std::string why = set_domains(one, v); !why.empty()) return why;
+         if (one.size() != 1) return "expected one domain";
+         c.arc_seal_domain = one.front();
+         return {};
+       }},
+      {{"ARCSelector", "selector", "", "s= of the ARC sets we add (its key: <s>._domainkey.<d>)"},
+       [](Config& c, std::string_view v) -> std::string {
+         const bool ok =
+             !v.empty() && v.size() <= 63 && std::all_of(v.begin(), v.end(), [](char ch) {
+               return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+             });
+         if (!ok) return "expected a selector (letters, digits, '-', '_'; at most 63)";
+         c.arc_selector = std::string(v);
+         return {};
+       }},
+      {{"ARCKeyFile", "path", "",
+        "RSA private key (PEM, mode 0600 or 0400) that signs our ARC sets"},
+       [](Config& c, std::string_view v) -> std::string {
+         if (v.empty() || v.front() != '/') return "expected an absolute path";
+         c.arc_key_file = std::string(v);
+         return {};
+       }},
       {{"TempError", "action", "accept",
         "action when a DNS temporary error leaves the verdict open (never reject)"},
        [](Config& c, std::string_view v) { return set_safe_action(c.temp_error, v); }},

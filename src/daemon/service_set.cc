@@ -15,6 +15,10 @@ ServiceFiles ServiceFiles::load(const config::Config& config) {
   if (!config.batv_key_file.empty()) {
     files.batv_key = mail::BatvKey::load_file(config.batv_key_file);
   }
+  if (config.arc_sign) {
+    files.arc_key = dkim::ArcSigningKey::load_file(config.arc_key_file, config.arc_seal_domain,
+                                                   config.arc_selector);
+  }
   return files;
 }
 
@@ -53,6 +57,7 @@ ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFi
                 &dkim_,
                 &dmarc_,
                 files_.batv_key ? &*files_.batv_key : nullptr,
-                recorder_.get()} {}
+                recorder_.get(),
+                files_.arc_key ? &*files_.arc_key : nullptr} {}
 
 }  // namespace authmilter::daemon

@@ -14,8 +14,8 @@ namespace authmilter::dkim {
 namespace {
 
 enum class Member { kAuthResults = 0, kMessageSignature = 1, kSeal = 2 };
-constexpr std::string_view kMemberNames[] = {"ARC-Authentication-Results",
-                                             "ARC-Message-Signature", "ARC-Seal"};
+constexpr std::string_view kMemberNames[] = {"ARC-Authentication-Results", "ARC-Message-Signature",
+                                             "ARC-Seal"};
 constexpr std::string_view kRsaSha256 = "rsa-sha256";
 // Line length our folding aims at (RFC 5322 §2.1.1 "SHOULD be no more than 78").
 constexpr std::size_t kFoldAt = 76;
@@ -128,9 +128,11 @@ Chain parse_chain(std::span<const mail::HeaderField> headers) {
   }
   chain.sets.resize(highest);
   for (const auto& field : chain.fields) {
-    const ArcField*& slot = chain.sets[field.instance - 1].members[static_cast<std::size_t>(field.member)];
+    const ArcField*& slot =
+        chain.sets[field.instance - 1].members[static_cast<std::size_t>(field.member)];
     if (slot != nullptr) {
-      chain.error = "duplicate " + std::string(kMemberNames[static_cast<std::size_t>(field.member)]) +
+      chain.error = "duplicate " +
+                    std::string(kMemberNames[static_cast<std::size_t>(field.member)]) +
                     " i=" + std::to_string(field.instance);
       return chain;
     }
@@ -438,7 +440,8 @@ struct ArcVerifier::Impl {
     out.newest_cv = out.sets.back().cv;
     if (out.newest_cv == ArcCv::kFail) return "newest ARC-Seal says cv=fail";
     for (const auto& set : out.sets) {
-      if (set.instance == 1 && set.cv != ArcCv::kNone) return "ARC-Seal i=1 with cv other than none";
+      if (set.instance == 1 && set.cv != ArcCv::kNone)
+        return "ARC-Seal i=1 with cv other than none";
       if (set.instance > 1 && set.cv != ArcCv::kPass) {
         return "ARC-Seal i=" + std::to_string(set.instance) + " with cv other than pass";
       }
@@ -485,8 +488,8 @@ struct ArcVerifier::Impl {
   }
 
   CheckOutcome verify_seal(unsigned instance) {
-    return verify_with_key(*chain.sets[instance - 1].get(Member::kSeal),
-                           seal_data(chain, instance), "ARC-Seal");
+    return verify_with_key(*chain.sets[instance - 1].get(Member::kSeal), seal_data(chain, instance),
+                           "ARC-Seal");
   }
 
   ArcChainResult judge() {
@@ -593,9 +596,9 @@ std::optional<ArcSealedSet> ArcVerifier::seal(const ArcSigningKey& key,
   if (instance > kMaxArcInstances) return std::nullopt;
   BodyHasher* body = d.hasher(Canonicalization::kRelaxed);
   if (body == nullptr) return std::nullopt;
-  const ArcCv cv = instance == 1                         ? ArcCv::kNone
+  const ArcCv cv = instance == 1                      ? ArcCv::kNone
                    : chain.result == ArcResult::kPass ? ArcCv::kPass
-                                                       : ArcCv::kFail;
+                                                      : ArcCv::kFail;
   ArcSealedSet out;
   out.instance = instance;
   out.authentication_results = "i=" + std::to_string(instance) + "; " + std::string(auth_results);
@@ -608,8 +611,7 @@ std::optional<ArcSealedSet> ArcVerifier::seal(const ArcSigningKey& key,
     if (present) h += (h.empty() ? "" : ":") + std::string(name);
   }
   try {
-    out.message_signature =
-        arc_message_signature(key, instance, now, h, d.headers, body->finish());
+    out.message_signature = arc_message_signature(key, instance, now, h, d.headers, body->finish());
     // RFC 8617 §5.1.2: after a failed chain the seal covers only its own set.
     std::vector<mail::HeaderField> fields;
     for (unsigned i = 1; i < instance && cv != ArcCv::kFail; ++i) {

@@ -233,7 +233,8 @@ std::optional<std::string> base64_decode(std::string_view text) {
   if (clean.size() % 4 != 0) return std::nullopt;
   const std::size_t first_pad = clean.find('=');
   if (first_pad != std::string::npos &&
-      (clean.size() - first_pad > 2 || clean.find_first_not_of('=', first_pad) != std::string::npos))
+      (clean.size() - first_pad > 2 ||
+       clean.find_first_not_of('=', first_pad) != std::string::npos))
     return std::nullopt;
   std::string out(clean.size() / 4 * 3 + 1, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),

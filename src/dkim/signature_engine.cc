@@ -41,7 +41,8 @@ struct MdCtxDeleter {
 }  // namespace
 
 PublicKey parse_key_record(std::string_view text, unsigned min_key_bits) {
-  if (text.size() > kMaxKeyRecordBytes) return refused(KeyStatus::kPermError, "key record too long");
+  if (text.size() > kMaxKeyRecordBytes)
+    return refused(KeyStatus::kPermError, "key record too long");
   const TagList tags = parse_tag_list(text);
   if (!tags.error.empty()) return refused(KeyStatus::kPermError, "bad key record: " + tags.error);
   if (const std::string* v = tags.find("v"); v != nullptr && *v != "DKIM1") {

@@ -211,6 +211,20 @@ void apply_edits(SMFICTX* ctx, const Services& services, const Outcome& outcome,
     std::string value = space + outcome.auth_results;
     if (smfi_insheader(ctx, 0, kArName, value.data()) != MI_SUCCESS) throw MtaGone();
   }
+  if (const auto& arc = outcome.arc_set) {
+    // Above our A-R, the seal topmost: AS, AMS, AAR, A-R (RFC 8617 §4.2 keeps a set together).
+    static char kAar[] = "ARC-Authentication-Results";
+    static char kAms[] = "ARC-Message-Signature";
+    static char kAs[] = "ARC-Seal";
+    std::string aar = space + arc->authentication_results;
+    std::string ams = space + arc->message_signature;
+    std::string seal = space + arc->seal;
+    if (smfi_insheader(ctx, 0, kAar, aar.data()) != MI_SUCCESS ||
+        smfi_insheader(ctx, 0, kAms, ams.data()) != MI_SUCCESS ||
+        smfi_insheader(ctx, 0, kAs, seal.data()) != MI_SUCCESS) {
+      throw MtaGone();
+    }
+  }
   if (outcome.add_mark) {
     const auto [mark_name, mark_value] = config::split_header(services.config.mark_header);
     std::string name(mark_name);

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "authmilter/milter/arc_handler.h"
 #include "authmilter/milter/batv_handler.h"
 #include "authmilter/milter/dkim_handler.h"
 #include "authmilter/milter/dmarc_handler.h"
@@ -17,7 +18,7 @@ const std::vector<HandlerSpec>& handler_table() {
       SpfHandler::spec(),       SenderIdHandler::spec(),
       DkimHandler::spec(),      TrustedResultsHandler::spec(),
       OwnDomainHandler::spec(), DmarcHandler::spec(),
-      BatvHandler::spec(),
+      BatvHandler::spec(),      ArcHandler::spec(),
   };
   return table;
 }

@@ -43,6 +43,23 @@ void append_results(log::Line& line, const policy::Results& results) {
     }
     if (!dm->org_domain.empty()) log::append_field(line, "dmarc_org_domain", dm->org_domain);
   }
+  if (const auto& arc = results.arc) {
+    log::append_field(line, "arc", dkim::to_token(arc->result));
+    if (arc->instances > 0) log::append_field(line, "arc_sets", std::to_string(arc->instances));
+    std::string sealers;
+    for (const auto& set : arc->sets) sealers += (sealers.empty() ? "" : ",") + set.sealer;
+    if (!sealers.empty()) log::append_field(line, "arc_sealers", sealers);
+    if (arc->oldest_pass > 0) {
+      log::append_field(line, "arc_oldest_pass", std::to_string(arc->oldest_pass));
+    }
+    if (arc->result == dkim::ArcResult::kFail || arc->result == dkim::ArcResult::kTempError) {
+      log::append_field(line, "arc_why", arc->comment);
+    }
+  }
+  if (const auto& override = results.dmarc_override) {
+    log::append_field(line, "dmarc_override", override->type);
+    log::append_field(line, "override_by", override->sealer);
+  }
   if (const auto& own = results.own_domain) {
     log::append_field(line, "own_domain", own->domain);
     log::append_field(line, "own_domain_sender",
@@ -78,6 +95,8 @@ std::string message_summary(const MessageFacts& facts, const Outcome& outcome) {
   if (outcome.batv_refused > 0) {
     log::append_number(line, "batv_refused", static_cast<std::int64_t>(outcome.batv_refused));
   }
+  if (outcome.arc_set)
+    log::append_field(line, "arc_sealed", std::to_string(outcome.arc_set->instance));
   log::append_field(line, "verdict", config::to_string(outcome.verdict.action));
   if (!outcome.verdict.check.empty()) log::append_field(line, "by", outcome.verdict.check);
   log::append_number(line, "ms", static_cast<std::int64_t>(outcome.elapsed.count()));

@@ -133,9 +133,10 @@ Outcome Transaction::finish() {
     outcome.results = results_;
     outcome.verdict = policy::decide(results_, services_.config, client_ip_);
     outcome.add_mark = outcome.verdict.action == config::Action::kMark;
-    const policy::RenderContext context{client_helo_, relay_note_};
+    const policy::RenderContext context{client_helo_, relay_note_, client_ip_};
     outcome.auth_results = mail::format_authentication_results(
         services_.config.authserv_id, policy::render_methods(results_, context));
+    for (auto& handler : handlers_) handler->on_outcome(*this, outcome);
     if (services_.config.add_received_spf) {
       outcome.received_spf = policy::render_received_spf(results_, client_ip_, client_helo_,
                                                          mail_from_, services_.config.authserv_id);

@@ -1,5 +1,7 @@
 #include "authmilter/policy/auth_results_render.h"
 
+#include <algorithm>
+
 namespace authmilter::policy {
 namespace {
 
@@ -19,9 +21,29 @@ void add_dkim(const Results& results, const RenderContext&,
   render_dkim(results, methods);
 }
 
+void add_arc(const Results& results, const RenderContext& context,
+             std::vector<mail::MethodResult>& methods) {
+  if (results.arc) methods.push_back(render_arc(*results.arc, context));
+}
+
 void add_dmarc(const Results& results, const RenderContext&,
                std::vector<mail::MethodResult>& methods) {
-  if (results.dmarc) methods.push_back(render_dmarc(*results.dmarc));
+  if (!results.dmarc) return;
+  mail::MethodResult method = render_dmarc(*results.dmarc);
+  if (const auto& override = results.dmarc_override) {
+    // ARCTrustedSealers: the fail stays, the disposition applied is none.
+    bool replaced = false;
+    for (auto& [property, value] : method.properties) {
+      if (property == "policy.dmarc") {
+        value = "none";
+        replaced = true;
+      }
+    }
+    if (!replaced) method.properties.emplace_back("policy.dmarc", "none");
+    method.comment =
+        method.comment.empty() ? override->comment : method.comment + "; " + override->comment;
+  }
+  methods.push_back(std::move(method));
 }
 
 void add_own_domain(const Results& results, const RenderContext&,
@@ -32,7 +54,8 @@ void add_own_domain(const Results& results, const RenderContext&,
 using Renderer = void (*)(const Results&, const RenderContext&, std::vector<mail::MethodResult>&);
 
 // Header order. own-domain is last: it comments on the entry before it.
-constexpr Renderer kRenderers[] = {add_spf, add_sender_id, add_dkim, add_dmarc, add_own_domain};
+constexpr Renderer kRenderers[] = {add_spf, add_sender_id, add_dkim,
+                                   add_arc, add_dmarc,     add_own_domain};
 
 }  // namespace
 
@@ -105,6 +128,32 @@ mail::MethodResult render_dmarc(const dmarc::DmarcResult& dm) {
   if (!dm.policy_domain.empty() && dm.result == dmarc::Result::kFail) {
     // RFC 9989 IANA: policy.dmarc is the policy applied, after t.
     method.properties.emplace_back("policy.dmarc", std::string(dmarc::to_token(dm.disposition)));
+  }
+  return method;
+}
+
+mail::MethodResult render_arc(const dkim::ArcChainResult& arc, const RenderContext& context) {
+  mail::MethodResult method;
+  method.method = "arc";
+  method.result = std::string(dkim::to_token(arc.result));
+  if (arc.result == dkim::ArcResult::kNone) return method;
+  if (arc.result == dkim::ArcResult::kPass) {
+    std::vector<std::string_view> seen;
+    std::string sealers;
+    for (const auto& set : arc.sets) {
+      if (std::find(seen.begin(), seen.end(), set.sealer) != seen.end()) continue;
+      seen.push_back(set.sealer);
+      sealers += (sealers.empty() ? "" : ", ") + set.sealer;
+    }
+    if (!sealers.empty()) method.comment = "sealers: " + sealers;
+  } else {
+    method.comment = arc.comment;
+  }
+  if (!context.client_ip.empty()) {
+    method.properties.emplace_back("smtp.remote-ip", std::string(context.client_ip));
+  }
+  if (arc.result == dkim::ArcResult::kPass && arc.oldest_pass > 0) {
+    method.properties.emplace_back("header.oldest-pass", std::to_string(arc.oldest_pass));
   }
   return method;
 }

@@ -1,6 +1,10 @@
 #include "authmilter/policy/policy.h"
 
+#include <algorithm>
 #include <vector>
+
+#include "authmilter/mail/auth_results_parse.h"
+#include "authmilter/util/ascii.h"
 
 namespace authmilter::policy {
 
@@ -57,7 +61,84 @@ std::string spf_reason(std::string_view what, const spf::CheckResult& spf,
   return reason;
 }
 
+bool trusted_sealer(const config::Config& config, std::string_view sealer) {
+  return std::any_of(
+      config.arc_trusted_sealers.begin(), config.arc_trusted_sealers.end(),
+      [&](const std::string& trusted) { return util::iequals_ascii(trusted, sealer); });
+}
+
+// Relaxed alignment (RFC 7489 §3.1): the same organizational domain. `org` is the From:
+// domain's, as DMARC found it; without one only the From: domain itself aligns.
+bool aligned_with_from(std::string_view domain, const dmarc::DmarcResult& dm) {
+  while (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+  if (domain.empty()) return false;
+  if (util::iequals_ascii(domain, dm.from_domain)) return true;
+  const std::string_view org = dm.org_domain;
+  if (org.empty()) return false;
+  if (util::iequals_ascii(domain, org)) return true;
+  return domain.size() > org.size() + 1 && domain[domain.size() - org.size() - 1] == '.' &&
+         util::iequals_ascii(domain.substr(domain.size() - org.size()), org);
+}
+
+// The sealer's ARC-Authentication-Results vouch for the From: domain.
+bool aar_vouches(std::string_view aar, const dmarc::DmarcResult& dm) {
+  const auto parsed = mail::parse_authentication_results(aar);
+  if (!parsed) return false;
+  for (const mail::ParsedResInfo& res : parsed->results) {
+    if (res.result != "pass") continue;
+    for (const auto& [property, value] : res.properties) {
+      if (res.method == "dkim" && property == "header.d" && aligned_with_from(value, dm))
+        return true;
+      if (res.method == "dkim" && property == "header.i") {
+        const std::size_t at = value.rfind('@');
+        if (at != std::string::npos &&
+            aligned_with_from(std::string_view(value).substr(at + 1), dm))
+          return true;
+      }
+      if (res.method == "spf" && property == "smtp.mailfrom") {
+        const std::size_t at = value.rfind('@');
+        const std::string_view domain = at == std::string::npos
+                                            ? std::string_view(value)
+                                            : std::string_view(value).substr(at + 1);
+        if (aligned_with_from(domain, dm)) return true;
+      }
+      if (res.method == "dmarc" && property == "header.from" &&
+          util::iequals_ascii(value, dm.from_domain)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool dmarc_would_act(const dmarc::DmarcResult& dm) {
+  return dm.result == dmarc::Result::kFail &&
+         (dm.disposition == dmarc::Policy::kReject || dm.disposition == dmarc::Policy::kQuarantine);
+}
+
+// The chain could not be checked (DNS) and a trusted sealer is in it: it might have vouched.
+const dkim::ArcSetSummary* undecided_trusted_set(const Results& results,
+                                                 const config::Config& config) {
+  if (!results.arc || results.arc->result != dkim::ArcResult::kTempError) return nullptr;
+  for (auto it = results.arc->sets.rbegin(); it != results.arc->sets.rend(); ++it) {
+    if (trusted_sealer(config, it->sealer)) return &*it;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+std::optional<DmarcOverride> arc_override(const Results& results, const config::Config& config) {
+  if (!results.dmarc || !dmarc_would_act(*results.dmarc)) return std::nullopt;
+  if (!results.arc || results.arc->result != dkim::ArcResult::kPass) return std::nullopt;
+  const auto& sets = results.arc->sets;
+  for (auto it = sets.rbegin(); it != sets.rend(); ++it) {  // the newest trusted sealer first
+    if (trusted_sealer(config, it->sealer) && aar_vouches(it->auth_results, *results.dmarc)) {
+      return DmarcOverride{"trusted_forwarder", it->sealer, "arc override by " + it->sealer};
+    }
+  }
+  return std::nullopt;
+}
 
 Verdict batv_verdict(const config::Config& config, std::string_view recipient,
                      mail::BatvStatus status) {
@@ -134,7 +215,16 @@ Verdict decide(const Results& results, const config::Config& config, std::string
   }
   if (const auto& dm = results.dmarc) {
     const std::string domain = !dm->policy_domain.empty() ? dm->policy_domain : dm->from_domain;
-    if (dm->result == dmarc::Result::kFail && dm->disposition == dmarc::Policy::kReject) {
+    const dkim::ArcSetSummary* undecided =
+        dmarc_would_act(*dm) ? undecided_trusted_set(results, config) : nullptr;
+    if (dmarc_would_act(*dm) && results.dmarc_override) {
+      // A trusted sealer vouched for the From: domain (ARCTrustedSealers): no DMARC action.
+    } else if (undecided != nullptr) {
+      Action action = config.temp_error == Action::kReject ? Action::kTempfail : config.temp_error;
+      candidates.push_back(candidate(
+          action, "temperror", "4.4.3", "4.4.3",
+          "DNS lookup failed for the ARC seal of " + undecided->sealer + ", try again later"));
+    } else if (dm->result == dmarc::Result::kFail && dm->disposition == dmarc::Policy::kReject) {
       candidates.push_back(candidate(config.dmarc_reject, "dmarc-reject", "5.7.1", "4.7.1",
                                      "DMARC policy of " + domain + " is reject"));
     } else if (dm->result == dmarc::Result::kFail &&

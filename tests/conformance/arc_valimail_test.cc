@@ -132,8 +132,10 @@ TEST(ArcValimail, SigningSuiteMatchesByteForByte) {
       SCOPED_TRACE(name);
       const ParsedMessage message = parse(test.second["message"].as<std::string>());
       const auto t = test.second["t"].as<std::int64_t>();
-      const std::string expected_ams = testing::without_whitespace(test.second["AMS"].as<std::string>());
-      const std::string expected_as = testing::without_whitespace(test.second["AS"].as<std::string>());
+      const std::string expected_ams =
+          testing::without_whitespace(test.second["AMS"].as<std::string>());
+      const std::string expected_as =
+          testing::without_whitespace(test.second["AS"].as<std::string>());
       if (expected_ams.empty()) continue;  // a case where the signer must not seal
       // The chain so far decides i= and cv=; its body hash comes from the same engine.
       ArcVerifier verifier(zone, {.min_key_bits = 1024, .seal_body_hash = true},
@@ -144,14 +146,14 @@ TEST(ArcValimail, SigningSuiteMatchesByteForByte) {
       const unsigned instance = chain.instances + 1;
       BodyHasher body(Canonicalization::kRelaxed);
       body.update(message.body);
-      const std::string ams = arc_message_signature(key, instance, t,
-                                                    test.second["sig-headers"].as<std::string>(),
-                                                    message.headers, body.finish());
+      const std::string ams =
+          arc_message_signature(key, instance, t, test.second["sig-headers"].as<std::string>(),
+                                message.headers, body.finish());
       EXPECT_EQ(testing::without_whitespace(ams), expected_ams);
       // The seal over the vector's own AAR and AMS text (their folding is part of the hash).
-      const ArcCv cv = instance == 1                         ? ArcCv::kNone
+      const ArcCv cv = instance == 1                      ? ArcCv::kNone
                        : chain.result == ArcResult::kPass ? ArcCv::kPass
-                                                           : ArcCv::kFail;
+                                                          : ArcCv::kFail;
       // Earlier sets, in instance order (AAR, AMS, AS); none for a failed chain (RFC 8617
       // §5.1.2: the seal then covers only its own set).
       std::vector<mail::HeaderField> fields;
@@ -183,7 +185,8 @@ TEST(ArcValimail, SigningSuiteMatchesByteForByte) {
         while (out.back() == ' ') out.pop_back();
         return out;
       };
-      fields.push_back({"ARC-Authentication-Results", one_line(test.second["AAR"].as<std::string>())});
+      fields.push_back(
+          {"ARC-Authentication-Results", one_line(test.second["AAR"].as<std::string>())});
       fields.push_back({"ARC-Message-Signature", one_line(test.second["AMS"].as<std::string>())});
       const std::string seal = arc_seal(key, instance, t, cv, fields);
       EXPECT_EQ(testing::without_whitespace(seal), expected_as);

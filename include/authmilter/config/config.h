@@ -131,7 +131,13 @@ struct Config {
   Action dmarc_multiple_from = Action::kReject;
   std::string public_suffix_list = "/usr/share/publicsuffix/public_suffix_list.dat";
   bool dmarc_discovery_psl = false;  // DMARCDiscovery: treewalk (RFC 9989) or psl (RFC 7489)
-  std::vector<std::string> ignore_dmarc_for;     // From: domains, lower-case
+  std::vector<std::string> ignore_dmarc_for;  // From: domains, lower-case
+  // ARC (RFC 8617): sealers whose ARC-Authentication-Results may override a DMARC fail.
+  std::vector<std::string> arc_trusted_sealers;  // domains (the seal's d=), lower-case
+  bool arc_sign = false;                         // add our own ARC set (needs the three below)
+  std::string arc_seal_domain;                   // d= of our seal, lower-case
+  std::string arc_selector;                      // s= of our seal
+  std::string arc_key_file;                      // RSA private key (PEM), absolute path
   Action temp_error = Action::kAccept;           // never kReject
   Action on_internal_error = Action::kAccept;    // never kReject
   std::string mark_header = "X-Spam-Flag: YES";  // normalised "Name: value"

@@ -36,6 +36,7 @@ namespace authmilter::daemon {
 struct ServiceFiles {
   std::unique_ptr<dmarc::OrgDomainFinder> org_domains;
   std::optional<mail::BatvKey> batv_key;
+  std::optional<dkim::ArcSigningKey> arc_key;  // ARCSign yes: ARCKeyFile
 
   static ServiceFiles load(const config::Config& config);
 };

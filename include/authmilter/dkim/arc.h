@@ -52,10 +52,23 @@ inline constexpr unsigned kMaxArcInstances = 50;
 inline constexpr std::size_t kMaxArcFields = 3 * kMaxArcInstances + 3;
 
 // Header fields our AMS signs when present (From always).
-inline constexpr std::string_view kSealedHeaderNames[] = {
-    "from",         "to",         "cc",          "subject", "date", "message-id", "reply-to",
-    "in-reply-to",  "references", "mime-version", "content-type", "content-transfer-encoding",
-    "list-id",      "list-post",  "list-unsubscribe", "sender", "dkim-signature"};
+inline constexpr std::string_view kSealedHeaderNames[] = {"from",
+                                                          "to",
+                                                          "cc",
+                                                          "subject",
+                                                          "date",
+                                                          "message-id",
+                                                          "reply-to",
+                                                          "in-reply-to",
+                                                          "references",
+                                                          "mime-version",
+                                                          "content-type",
+                                                          "content-transfer-encoding",
+                                                          "list-id",
+                                                          "list-post",
+                                                          "list-unsubscribe",
+                                                          "sender",
+                                                          "dkim-signature"};
 
 enum class ArcResult { kNone, kPass, kFail, kTempError };
 std::string_view to_token(ArcResult result);  // "none", "pass", "fail", "temperror"
@@ -91,8 +104,7 @@ struct ArcSigningKey {
   std::string selector;
   std::shared_ptr<EVP_PKEY> key;
   // Throws std::runtime_error naming the file when it cannot be read or is no RSA key.
-  static ArcSigningKey load_file(const std::string& path, std::string domain,
-                                 std::string selector);
+  static ArcSigningKey load_file(const std::string& path, std::string domain, std::string selector);
 };
 
 // One ARC set, header values without the leading space, in the order to insert at the top:

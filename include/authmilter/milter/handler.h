@@ -29,6 +29,7 @@
 namespace authmilter::milter {
 
 class Transaction;
+struct Outcome;
 struct Services;
 struct Session;
 enum class Trust;
@@ -52,6 +53,9 @@ class Handler {
   virtual void on_body(Transaction& txn, std::string_view chunk) {}
   // Waits (bounded by txn.deadline()) for its work and stores its result in txn.results().
   virtual void on_eom(Transaction& txn) {}
+  // After the verdict and our A-R value are known (judged messages only): a handler may add
+  // header edits that depend on them (ARC sealing over our A-R).
+  virtual void on_outcome(Transaction& txn, Outcome& outcome) {}
 };
 
 struct HandlerSpec {

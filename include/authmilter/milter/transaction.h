@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "authmilter/config/config.h"
+#include "authmilter/dkim/arc.h"
 #include "authmilter/dkim/verifier.h"
 #include "authmilter/dmarc/dmarc.h"
 #include "authmilter/dns/resolver.h"
@@ -62,6 +63,7 @@ struct Services {
   const dmarc::Evaluator* dmarc = nullptr;  // absent: no DMARC check
   const mail::BatvKey* batv = nullptr;      // absent: BATV off (no BATVKeyFile)
   report::Recorder* recorder = nullptr;     // absent: ReportStore none
+  const dkim::ArcSigningKey* arc_key = nullptr;  // absent: no ARC sealing (ARCSign no)
 };
 
 enum class Trust { kUntrusted, kInternal, kAuthenticated };
@@ -104,6 +106,8 @@ struct Outcome {
   // BATV: recipients to replace, as given at RCPT -> the address without its valid tag.
   std::vector<std::pair<std::string, std::string>> untagged_recipients;
   std::size_t batv_refused = 0;  // bounce recipients with a missing or bad tag
+  // ARCSign: our ARC set, inserted at the top above our A-R (seal topmost); absent: none.
+  std::optional<dkim::ArcSealedSet> arc_set;
 };
 
 class Transaction {

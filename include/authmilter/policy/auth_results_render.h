@@ -12,6 +12,11 @@
 //   dmarc      RFC 9989 (IANA: header.from, policy.dmarc): dmarc=<result> (p=.. [sp=..]
 //              [np=..] t=y|n; policy domain D) header.from=<domain>, and
 //              policy.dmarc=<disposition applied, after t> on a fail with a policy.
+//   arc        RFC 8617 §10: arc=<none|pass|fail|temperror> (sealers: d= of each seal, oldest
+//              first) smtp.remote-ip=<judged client> header.oldest-pass=<n> (when > 0); the
+//              reason of a fail or temperror as the comment.
+//              An ARCTrustedSealers override shows on the dmarc entry: dmarc=fail stays,
+//              policy.dmarc=none and the comment "arc override by <sealer>".
 //   own-domain (issue #6) no RFC 8601 method: a comment on the last resinfo, so a reader sees
 //              why the message was acted on.
 // Received-SPF (RFC 7208 §9.1): the envelope's SPF result, for AddReceivedSPF.
@@ -33,12 +38,14 @@ namespace authmilter::policy {
 struct RenderContext {
   std::string_view helo;
   std::string_view relay_note;
+  std::string_view client_ip;  // the judged client (arc's smtp.remote-ip)
 };
 
 mail::MethodResult render_spf(const spf::CheckResult& spf, const RenderContext& context);
 mail::MethodResult render_sender_id(const SenderIdResult& sender_id);
 void render_dkim(const Results& results, std::vector<mail::MethodResult>& methods);
 mail::MethodResult render_dmarc(const dmarc::DmarcResult& dmarc);
+mail::MethodResult render_arc(const dkim::ArcChainResult& arc, const RenderContext& context);
 void render_own_domain(const OwnDomainResult& own, std::vector<mail::MethodResult>& methods);
 
 // Every check's resinfo, in header order.

@@ -16,10 +16,19 @@
 // Own domains: outside mail forging OwnDomains in From:/PRA takes OwnDomainSpoof (5.7.1).
 // BATV: a bad bounce recipient whose BATVFail is mark or quarantine (Results::batv.deferred)
 //   acts on the whole message; reject and tempfail refused the recipient at RCPT already.
+// ARC (RFC 8617 §7.2, ARCTrustedSealers): arc_override() says when a DMARC fail whose
+//   disposition is reject/quarantine is overridden: the chain passes and a trusted sealer's
+//   ARC-Authentication-Results shows an aligned pass for the From: domain (dkim=pass with an
+//   aligned header.d, spf=pass with an aligned smtp.mailfrom, dmarc=pass for header.from);
+//   the newest trusted sealer that vouches is named. decide() then skips DMARCReject /
+//   DMARCQuarantine (Results::dmarc_override). A chain left undecided by a DNS temporary
+//   error (arc=temperror) with a trusted sealer in it takes TempError instead of the DMARC
+//   action. Untrusted sealers and a failed chain change nothing.
 // Codes: SPF fail/softfail 550 5.7.23 (RFC 7372 "SPF validation failed") or 451 4.7.23 when
 //   the action is tempfail; DNS temperror 451 4.4.3; internal error 451 4.3.0.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +47,9 @@ struct Verdict {
 };
 
 Verdict decide(const Results& results, const config::Config& config, std::string_view client_ip);
+
+// ARCTrustedSealers: the override of a failed DMARC disposition, if one applies.
+std::optional<DmarcOverride> arc_override(const Results& results, const config::Config& config);
 
 // BATVFail for a bounce to `recipient` whose tag is missing or bad (550 5.7.1 / 451 4.7.1).
 Verdict batv_verdict(const config::Config& config, std::string_view recipient,

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "authmilter/dkim/arc.h"
 #include "authmilter/dkim/dkim.h"
 #include "authmilter/dmarc/dmarc.h"
 #include "authmilter/mail/batv.h"
@@ -48,6 +49,14 @@ struct BatvResult {
   mail::BatvStatus deferred_status = mail::BatvStatus::kNotTagged;
 };
 
+// A DMARC disposition not applied because of a local policy (RFC 9990 PolicyOverrideType):
+// ARCTrustedSealers gives "trusted_forwarder" (policy.h, arc_override()).
+struct DmarcOverride {
+  std::string type;     // RFC 9990 PolicyOverrideType: "trusted_forwarder"
+  std::string sealer;   // the trusted sealer whose ARC-Authentication-Results vouched
+  std::string comment;  // for the A-R and the log: "arc override by lists.example.org"
+};
+
 struct Results {
   std::optional<spf::CheckResult> spf_mail_from;  // RFC 7208 §2.4 (absent for <>)
   std::optional<spf::CheckResult> spf_helo;       // RFC 7208 §2.3 (null sender, or SPFHelo always)
@@ -56,6 +65,8 @@ struct Results {
   std::vector<dkim::SignatureResult> dkim;        // one per signature judged (empty: none)
   std::size_t dkim_skipped = 0;                   // signatures past MaxSignatures
   std::optional<dmarc::DmarcResult> dmarc;        // absent: not evaluated (IgnoreDMARCFor)
+  std::optional<dkim::ArcChainResult> arc;        // absent: ARC not checked (RFC 8617)
+  std::optional<DmarcOverride> dmarc_override;    // DMARC's disposition overridden (ARC)
   std::optional<OwnDomainResult> own_domain;      // absent: From:/PRA not one of OwnDomains
   std::optional<BatvResult> batv;                 // absent: BATV off (no BATVKeyFile)
   bool internal_error = false;                    // a handler failed in a way that is our fault
