@@ -3,7 +3,9 @@
 #
 # Usage: packaging/install-deps.sh [--test] [--user] [--dry-run]
 #   --test     also install what the tests need: Postfix and NSD for the integration tests
-#              (tests/integration), yaml-cpp for the conformance suites, clang-format.
+#              (tests/integration), python3-dkim and python3-authres for their ARC leg (an
+#              independent sealer and verifier), yaml-cpp for the conformance suites,
+#              clang-format.
 #   --user     also create the `authmilter` system user and group the systemd unit runs
 #              as (adduser --system), and add `postfix` to that group when it exists, so
 #              Postfix can use the milter's UNIX socket (mode 0660 with UMask 007).
@@ -21,7 +23,8 @@ BUILD_PACKAGES="build-essential cmake pkg-config libmilter-dev libspf2-dev libop
 libc-ares-dev libspdlog-dev libssl-dev libpsl-dev libidn2-dev publicsuffix
 libsystemd-dev
 libgtest-dev libgmock-dev libsqlite3-dev libpq-dev zlib1g-dev"
-TEST_PACKAGES="postfix nsd libyaml-cpp-dev clang-format postgresql libxml2-utils"
+TEST_PACKAGES="postfix nsd libyaml-cpp-dev clang-format postgresql libxml2-utils
+python3-dkim python3-authres"
 
 with_test=no
 with_user=no

@@ -62,6 +62,13 @@ forwarder       IN TXT  "v=spf1 -all"
 reports         IN TXT  "v=spf1 ip4:192.0.2.10 -all"
 _dmarc.reports  IN TXT  "v=DMARC1; p=reject; rua=mailto:dmarc-rua@test.example"
 reports.example._report._dmarc.test IN TXT "v=DMARC1"
+
+; ARC (arc_test.cc): the mailing list lists.example (mail from kClientIp) seals with
+; arc._domainkey.lists; the daemon's own seal (ARCSign) uses arc._domainkey.seal. Keys:
+; tests/data/arc-integration.
+lists           IN TXT  "v=spf1 ip4:192.0.2.10 -all"
+arc._domainkey.lists IN TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCbSV01RsZ8MPwaF9TVUri8Kv3voCSO3qYRroTMm2sw0Q3TDNqXJ0o+/YHt3E2dKRrRTQjCGjgDD+3i69RRQ38gK1LM27vipUxTY33eSjcQLFtzT0gG7m3H6uOuof6H+Nfyi+YeFW67s0ZWjyXOojtrx0Y9xETRfr5G/xhTKB2Z6QIDAQAB"
+arc._domainkey.seal IN TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDFO9IwVCPwvC6S2yOjOSUR4KnytEt8n6CBALuRfpN48XTuDsgYZ0hfV4q96EKCzxstEeXwxUBWpCp/QwgOOMrxVLouaU+bhbpsbiFo3QsBKxvDMuEvs6oxZx8lOd/E5/nnSK5IrXgRstce3YTCdwDdeZxwz0YhnlPj9c07nIsU0QIDAQAB"
 )zone";
 
 // Postfix's master dies of its own SIGTERM without waiting for the daemons it signalled,

@@ -22,6 +22,8 @@
 //                           reports.example._report._dmarc.test.example (RFC 9990 §4)
 //   football.example.com: RFC 8463's signer (its DKIM keys), DMARC p=reject, SPF -all for
 //     everyone but 198.51.100.0/24 (so mail from kClientIp fails SPF)
+//   lists.example: a mailing list at kClientIp that seals ARC (key arc._domainkey.lists);
+//     arc._domainkey.seal.example: the daemon's own ARC seal key (ARCSign)
 // Failure output: when a test fails, the tail of Postfix's maillog and the daemon's log
 //   are printed. AUTHMILTER_KEEP_TMPDIR=1 keeps the temp directory for inspection.
 // Limits: kDeliveryTimeout bounds the wait for a message at the sink.
