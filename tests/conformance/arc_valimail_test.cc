@@ -163,7 +163,8 @@ TEST(ArcValimail, SigningSuiteMatchesByteForByte) {
           for (const auto& h : message.headers) {
             if (lower(h.name) != lower(std::string(member))) continue;
             const std::string flat = testing::without_whitespace(h.raw_value);
-            const std::string* tag = parse_tag_list(h.raw_value).find("i");
+            const TagList tags = parse_tag_list(h.raw_value);
+            const std::string* tag = tags.find("i");
             const bool aar = member == "ARC-Authentication-Results";
             if ((aar && flat.find("i=" + std::to_string(i) + ";") == 0) ||
                 (!aar && tag != nullptr && *tag == std::to_string(i)))
