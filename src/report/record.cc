@@ -108,6 +108,12 @@ std::optional<Record> make_record(const policy::Results& results, const Envelope
   }
 
   record.disposition = applied_disposition(dmarc, config, &record.reasons);
+  if (const auto& override = results.dmarc_override) {
+    // ARCTrustedSealers (issue 13): a trusted forwarder's ARC results overrode the policy.
+    record.disposition = "none";
+    std::erase_if(record.reasons, [](const OverrideReason& r) { return r.type == "local_policy"; });
+    record.reasons.push_back({override->type, override->comment});
+  }
   record.dmarc_dkim = dmarc.dkim_aligned ? "pass" : "fail";
   record.dmarc_spf = dmarc.spf_aligned ? "pass" : "fail";
   for (auto& reason : record.reasons) reason.comment = sanitize(reason.comment);

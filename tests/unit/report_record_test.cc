@@ -156,3 +156,21 @@ TEST(ReportSanitize, EightBitAndControls) {
 
 }  // namespace
 }  // namespace authmilter::report
+
+namespace authmilter::report {
+namespace {
+
+TEST(ReportRecord, ArcTrustedForwarderOverrideIsAReason) {
+  policy::Results results = failing_reject();
+  results.dmarc_override = policy::DmarcOverride{"trusted_forwarder", "lists.example.org",
+                                                 "arc override by lists.example.org"};
+  const auto record = make_record(results, kEnvelope, config::Config::defaults());
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->disposition, "none");
+  ASSERT_EQ(record->reasons.size(), 1u);
+  EXPECT_EQ(record->reasons[0].type, "trusted_forwarder");
+  EXPECT_EQ(record->reasons[0].comment, "arc override by lists.example.org");
+}
+
+}  // namespace
+}  // namespace authmilter::report
