@@ -159,7 +159,7 @@ void json_dmarc(Json& j, const dmarc::DmarcResult& d) {
       .close('}');
 }
 
-// Every result of the message (SPF, HELO, SenderID, each DKIM signature, DMARC, own domain,
+// Every result of the message (iprev, SPF, HELO, SenderID, each DKIM signature, DMARC, own domain,
 // BATV), the trusted-relay note, the header edits and the verdict. Only elapsed_ms varies
 // between runs of the same input.
 void print_json(std::ostream& out, const milter::Outcome& o) {
@@ -182,6 +182,17 @@ void print_json(std::ostream& out, const milter::Outcome& o) {
       .str("enhanced_code", v.enhanced_code)
       .str("reason", v.reason)
       .close('}');
+  if (const auto& ip = r.iprev) {
+    j.open("iprev", '{')
+        .str("result", iprev::to_token(ip->result))
+        .str("ip", ip->ip)
+        .str("ptr_name", ip->ptr_name)
+        .number("ptr_names", static_cast<long long>(ip->ptr_names))
+        .str("comment", ip->comment)
+        .close('}');
+  } else {
+    j.null("iprev");
+  }
   j.open("spf", '{');
   if (r.spf_mail_from) json_spf(j, "mailfrom", *r.spf_mail_from);
   if (r.spf_helo) json_spf(j, "helo", *r.spf_helo);

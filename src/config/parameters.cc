@@ -45,7 +45,7 @@ std::string set_safe_action(Action& field, std::string_view value) {
 
 std::string set_bool(bool& field, std::string_view value) {
   const auto parsed = parse_bool(value);
-  if (!parsed) return "expected yes, no, true, false, 1 or 0";
+  if (!parsed) return "expected yes, no, true, false, on, off, 1 or 0";
   field = *parsed;
   return {};
 }
@@ -346,6 +346,12 @@ std::vector<Row> make_rows() {
       {{"BATVFail", "action", "reject",
         "action at RCPT for a bounce to OwnDomains without a valid BATV tag"},
        [](Config& c, std::string_view v) { return set_action(c.batv_fail, v); }},
+      {{"IPRev", "bool", "on",
+        "iprev (RFC 8601 3): look up the judged client's PTR names and confirm them forward"},
+       [](Config& c, std::string_view v) { return set_bool(c.iprev, v); }},
+      {{"IPRevFail", "action", "accept",
+        "action when iprev gives fail or permerror (the client has no forward-confirmed name)"},
+       [](Config& c, std::string_view v) { return set_action(c.iprev_fail, v); }},
       {{"SPFHelo", "helo-check", "null-sender",
         "check the HELO name for the null sender only (RFC 7208 2.3) or always"},
        [](Config& c, std::string_view v) -> std::string {

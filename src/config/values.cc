@@ -69,10 +69,10 @@ std::string quote(std::string_view text) {
 }
 
 std::optional<bool> parse_bool(std::string_view text) {
-  for (std::string_view yes : {"yes", "true", "1"}) {
+  for (std::string_view yes : {"yes", "true", "on", "1"}) {
     if (util::iequals_ascii(text, yes)) return true;
   }
-  for (std::string_view no : {"no", "false", "0"}) {
+  for (std::string_view no : {"no", "false", "off", "0"}) {
     if (util::iequals_ascii(text, no)) return false;
   }
   return std::nullopt;

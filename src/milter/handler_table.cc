@@ -6,6 +6,7 @@
 #include "authmilter/milter/dkim_handler.h"
 #include "authmilter/milter/dmarc_handler.h"
 #include "authmilter/milter/handler.h"
+#include "authmilter/milter/iprev_handler.h"
 #include "authmilter/milter/own_domain_handler.h"
 #include "authmilter/milter/sender_id_handler.h"
 #include "authmilter/milter/spf_handler.h"
@@ -15,10 +16,15 @@ namespace authmilter::milter {
 
 const std::vector<HandlerSpec>& handler_table() {
   static const std::vector<HandlerSpec> table{
-      SpfHandler::spec(),       SenderIdHandler::spec(),
-      DkimHandler::spec(),      TrustedResultsHandler::spec(),
-      OwnDomainHandler::spec(), DmarcHandler::spec(),
-      BatvHandler::spec(),      ArcHandler::spec(),
+      IprevHandler::spec(),
+      SpfHandler::spec(),
+      SenderIdHandler::spec(),
+      DkimHandler::spec(),
+      TrustedResultsHandler::spec(),
+      OwnDomainHandler::spec(),
+      DmarcHandler::spec(),
+      BatvHandler::spec(),
+      ArcHandler::spec(),
   };
   return table;
 }

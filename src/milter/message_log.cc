@@ -17,6 +17,10 @@ std::string dkim_summary(const std::vector<dkim::SignatureResult>& signatures) {
 }
 
 void append_results(log::Line& line, const policy::Results& results) {
+  if (const auto& ip = results.iprev) {
+    log::append_field(line, "iprev", iprev::to_token(ip->result));
+    if (!ip->ptr_name.empty()) log::append_field(line, "ptr", ip->ptr_name);
+  }
   if (results.spf_mail_from) {
     log::append_field(line, "spf", spf::to_token(results.spf_mail_from->result));
   }

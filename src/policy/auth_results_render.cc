@@ -5,6 +5,11 @@
 namespace authmilter::policy {
 namespace {
 
+void add_iprev(const Results& results, const RenderContext&,
+               std::vector<mail::MethodResult>& methods) {
+  if (results.iprev) methods.push_back(render_iprev(*results.iprev));
+}
+
 void add_spf(const Results& results, const RenderContext& context,
              std::vector<mail::MethodResult>& methods) {
   if (results.spf_mail_from) methods.push_back(render_spf(*results.spf_mail_from, context));
@@ -54,10 +59,20 @@ void add_own_domain(const Results& results, const RenderContext&,
 using Renderer = void (*)(const Results&, const RenderContext&, std::vector<mail::MethodResult>&);
 
 // Header order. own-domain is last: it comments on the entry before it.
-constexpr Renderer kRenderers[] = {add_spf, add_sender_id, add_dkim,
-                                   add_arc, add_dmarc,     add_own_domain};
+// iprev first: it judges the connection, before anything the client said.
+constexpr Renderer kRenderers[] = {add_iprev, add_spf,   add_sender_id, add_dkim,
+                                   add_arc,   add_dmarc, add_own_domain};
 
 }  // namespace
+
+mail::MethodResult render_iprev(const iprev::IprevResult& ip) {
+  mail::MethodResult method;
+  method.method = "iprev";
+  method.result = std::string(iprev::to_token(ip.result));
+  method.comment = ip.comment;
+  if (!ip.ip.empty()) method.properties.emplace_back("policy.iprev", ip.ip);
+  return method;
+}
 
 mail::MethodResult render_spf(const spf::CheckResult& spf, const RenderContext& context) {
   mail::MethodResult method;

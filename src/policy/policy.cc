@@ -246,6 +246,20 @@ Verdict decide(const Results& results, const config::Config& config, std::string
                     "DNS lookup failed for the DMARC policy of " + domain + ", try again later"));
     }
   }
+  // iprev judges the client, not the From: domain: a DMARC pass does not cancel it.
+  if (const auto& ip = results.iprev) {
+    if (ip->result == iprev::Result::kFail || ip->result == iprev::Result::kPermError) {
+      candidates.push_back(
+          candidate(config.iprev_fail, "iprev-fail", "5.7.25", "4.7.25",
+                    "Reverse DNS of " + ip->ip + " does not name a host that resolves back to it"));
+    } else if (ip->result == iprev::Result::kTempError && config.iprev_fail != Action::kAccept) {
+      // Only when iprev could have decided the verdict (IPRevFail is not accept).
+      Action action = config.temp_error == Action::kReject ? Action::kTempfail : config.temp_error;
+      candidates.push_back(
+          candidate(action, "temperror", "4.4.3", "4.4.3",
+                    "DNS lookup failed for the reverse DNS of " + ip->ip + ", try again later"));
+    }
+  }
   if (const auto& own = results.own_domain; own && own->spoof) {
     candidates.push_back(candidate(config.own_domain_spoof, "own-domain-spoof", "5.7.1", "4.7.1",
                                    "Message claims to be from " + own->domain +

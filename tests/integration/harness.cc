@@ -71,6 +71,16 @@ arc._domainkey.lists IN TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBi
 arc._domainkey.seal IN TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDFO9IwVCPwvC6S2yOjOSUR4KnytEt8n6CBALuRfpN48XTuDsgYZ0hfV4q96EKCzxstEeXwxUBWpCp/QwgOOMrxVLouaU+bhbpsbiFo3QsBKxvDMuEvs6oxZx8lOd/E5/nnSK5IrXgRstce3YTCdwDdeZxwz0YhnlPj9c07nIsU0QIDAQAB"
 )zone";
 
+// iprev (RFC 8601 §3): kClientIp's PTR name resolves back to it (mail.spf-pass.example above);
+// 192.0.2.11 names a host that does not; the rest of the /24 has no PTR record.
+constexpr const char* kReverseZone = R"zone($ORIGIN 2.0.192.in-addr.arpa.
+$TTL 300
+@               IN SOA  ns.example. hostmaster.example. 2024010101 3600 600 86400 300
+@               IN NS   ns.example.
+10              IN PTR  mail.spf-pass.example.
+11              IN PTR  mail.spf-fail.example.
+)zone";
+
 // Postfix's master dies of its own SIGTERM without waiting for the daemons it signalled,
 // and nsd's children can outlive their parent by a moment: as a child subreaper this
 // process inherits such orphans, and reaps them here instead of leaving zombies to an init
@@ -120,7 +130,9 @@ _dmarc.testing  IN TXT  "v=DMARC1; p=reject; t=y"
 
 std::vector<Zone> test_zones() {
   return {Zone{"example", kExampleZone}, Zone{"football.example.com", kFootballZone},
-          Zone{"rfc9989.example", kRfc9989Zone}};
+          Zone{"rfc9989.example", kRfc9989Zone},
+
+          Zone{"2.0.192.in-addr.arpa", kReverseZone}};
 }
 
 Harness* Harness::get() { return harness_slot().get(); }

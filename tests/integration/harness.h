@@ -20,6 +20,8 @@
 //     reports.example       SPF pass for kClientIp, DMARC p=reject with
 //                           rua=mailto:dmarc-rua@test.example, confirmed at
 //                           reports.example._report._dmarc.test.example (RFC 9990 §4)
+//   2.0.192.in-addr.arpa: PTR 10 -> mail.spf-pass.example (iprev pass), 11 -> a name that
+//     does not resolve back (fail), no PTR for the rest (permerror)
 //   football.example.com: RFC 8463's signer (its DKIM keys), DMARC p=reject, SPF -all for
 //     everyone but 198.51.100.0/24 (so mail from kClientIp fails SPF)
 //   lists.example: a mailing list at kClientIp that seals ARC (key arc._domainkey.lists);

@@ -81,6 +81,8 @@ TEST(ConfigTableTest, NamesAreUniqueWordsWithDocs) {
                                              "OwnDomainSpoof",
                                              "BATVKeyFile",
                                              "BATVFail",
+                                             "IPRev",
+                                             "IPRevFail",
                                              "SPFHelo",
                                              "SPFFail",
                                              "SPFSoftFail",

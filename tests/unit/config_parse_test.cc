@@ -69,6 +69,8 @@ TEST(ConfigDefaultsTest, MatchTheStructAndDesign) {
   EXPECT_TRUE(c.internal_hosts.contains("::ffff:127.0.0.1"));
   EXPECT_FALSE(c.internal_hosts.contains("127.0.0.2"));
   EXPECT_EQ(c.spf_helo, HeloCheck::kNullSender);
+  EXPECT_TRUE(c.iprev);
+  EXPECT_EQ(c.iprev_fail, Action::kAccept);
   EXPECT_EQ(c.spf_fail, Action::kAccept);
   EXPECT_EQ(c.spf_softfail, Action::kAccept);
   EXPECT_EQ(c.temp_error, Action::kAccept);
@@ -158,8 +160,9 @@ TEST(ConfigErrorTest, DuplicateKey) {
 }
 
 TEST(ConfigErrorTest, BadValueNamesTheExpectedForm) {
-  EXPECT_EQ(error_of("\nSyslog maybe\n"),
-            "t.conf:2: bad value 'maybe' for Syslog: expected yes, no, true, false, 1 or 0");
+  EXPECT_EQ(
+      error_of("\nSyslog maybe\n"),
+      "t.conf:2: bad value 'maybe' for Syslog: expected yes, no, true, false, on, off, 1 or 0");
   EXPECT_THAT(error_of("DNSTimeout 90s\n"),
               StartsWith("t.conf:1: bad value '90s' for DNSTimeout: expected a duration from "
                          "100ms to 60s"));
@@ -175,15 +178,25 @@ TEST(ConfigErrorTest, ValuesInMessagesAreEscapedAndCut) {
 }
 
 TEST(ConfigBoolTest, AllForms) {
-  for (const char* yes : {"yes", "YES", "Yes", "true", "TRUE", "1"}) {
+  for (const char* yes : {"yes", "YES", "Yes", "true", "TRUE", "on", "On", "1"}) {
     EXPECT_TRUE(one(std::string("AddReceivedSPF ") + yes).add_received_spf) << yes;
   }
-  for (const char* no : {"no", "NO", "false", "False", "0"}) {
+  for (const char* no : {"no", "NO", "false", "False", "off", "OFF", "0"}) {
     EXPECT_FALSE(one(std::string("Syslog ") + no).syslog) << no;
   }
-  for (const char* bad : {"y", "n", "on", "off", "2", "-1", "yes please", "01"}) {
+  for (const char* bad : {"y", "n", "onn", "of", "2", "-1", "yes please", "01"}) {
     expect_bad(std::string("Syslog ") + bad, "Syslog");
   }
+}
+
+TEST(ConfigIprevTest, OnOffAndEveryAction) {
+  EXPECT_FALSE(one("IPRev off").iprev);
+  EXPECT_TRUE(one("iprev on").iprev);
+  EXPECT_EQ(one("IPRevFail reject").iprev_fail, Action::kReject);
+  EXPECT_EQ(one("IPRevFail tempfail").iprev_fail, Action::kTempfail);
+  EXPECT_EQ(one("IPRevFail mark").iprev_fail, Action::kMark);
+  expect_bad("IPRevFail bounce", "IPRevFail");
+  expect_bad("IPRev maybe", "IPRev");
 }
 
 TEST(ConfigDurationTest, DnsTimeoutBounds) {

@@ -497,6 +497,7 @@ class TransactionPoolTest : public ::testing::Test {
     cfg_.authserv_id = "mx.test.example";
     cfg_.message_timeout = std::chrono::seconds(60);  // nothing here may end by the deadline
     cfg_.spf_helo = config::HeloCheck::kAlways;       // two SPF checks per message
+    cfg_.iprev = false;  // the pool holds SPF checks only: the counts below are theirs
     zone_.load(kZone);
     session_.client_ip = "192.0.2.10";
     session_.helo = "mail.helo.example";
@@ -815,6 +816,86 @@ TEST_F(TransactionDkimDmarcTest, AlignmentWalksStartAtEndOfHeadersAndTheLogNames
   EXPECT_NE(o.auth_results.find("dmarc=fail (p=none t=n; policy domain example.net)"),
             std::string::npos)
       << o.auth_results;
+}
+
+}  // namespace
+}  // namespace authmilter::milter
+
+namespace authmilter::milter {
+namespace {
+
+// iprev (RFC 8601 §3): first in the A-R, on the judged client, IPRev off and IPRevFail.
+TEST_F(TransactionTest, IprevPassIsTheFirstEntryWithThePtrName) {
+  zone_.add("10.2.0.192.in-addr.arpa", dns::RrType::kPtr, "mail.helo.example");
+  zone_.add("mail.helo.example", dns::RrType::kA, "192.0.2.10");
+  const Outcome o = run("alice@pass.example");
+  ASSERT_TRUE(o.results.iprev);
+  EXPECT_EQ(o.results.iprev->result, iprev::Result::kPass);
+  EXPECT_EQ(o.auth_results.rfind("mx.test.example;\n\tiprev=pass (mail.helo.example) "
+                                 "policy.iprev=192.0.2.10;\n\tspf=pass",
+                                 0),
+            0u)
+      << o.auth_results;
+  EXPECT_NE(o.summary.find("iprev=pass ptr=mail.helo.example"), std::string::npos) << o.summary;
+}
+
+TEST_F(TransactionTest, IprevJudgesTheFirstUntrustedHopBehindATrustedRelay) {
+  zone_.add("10.2.0.192.in-addr.arpa", dns::RrType::kPtr, "mail.helo.example");
+  zone_.add("mail.helo.example", dns::RrType::kA, "192.0.2.10");
+  cfg_.trusted_relays = *config::CidrList::parse("10.0.0.0/8");
+  session_.client_ip = "10.0.0.2";
+  session_.trusted_relay = true;
+  const Outcome o = run("alice@pass.example",
+                        {{"Received",
+                          "from mail.helo.example (mail.helo.example [192.0.2.10])\r\n\tby "
+                          "relay.ourcorp.example (Postfix) with ESMTPS id 3F2E1D0C9B;\r\n\tMon, 2 "
+                          "Jan 2026 10:00:00 +0000 (UTC)"},
+                         {"From", "alice@pass.example"}});
+  ASSERT_TRUE(o.results.iprev);
+  EXPECT_EQ(o.results.iprev->ip, "192.0.2.10");
+  EXPECT_EQ(o.results.iprev->result, iprev::Result::kPass);
+  EXPECT_EQ(zone_.query_count("2.0.0.10.in-addr.arpa", dns::RrType::kPtr), 0u);
+}
+
+TEST_F(TransactionTest, IprevOffGivesNoEntry) {
+  cfg_.iprev = false;
+  const Outcome o = run("alice@pass.example");
+  EXPECT_FALSE(o.results.iprev);
+  EXPECT_EQ(o.auth_results.find("iprev"), std::string::npos) << o.auth_results;
+  EXPECT_EQ(zone_.query_count("10.2.0.192.in-addr.arpa", dns::RrType::kPtr), 0u);
+}
+
+TEST_F(TransactionTest, IprevFailActsOnlyWhenConfigured) {
+  // No PTR for 192.0.2.10: permerror, accepted by default.
+  Outcome o = run("alice@pass.example");
+  ASSERT_TRUE(o.results.iprev);
+  EXPECT_EQ(o.results.iprev->result, iprev::Result::kPermError);
+  EXPECT_NE(o.auth_results.find("iprev=permerror (no PTR record for 192.0.2.10)"),
+            std::string::npos)
+      << o.auth_results;
+  EXPECT_EQ(o.verdict.action, Action::kAccept);
+
+  cfg_.iprev_fail = Action::kReject;
+  zone_.add("10.2.0.192.in-addr.arpa", dns::RrType::kPtr, "liar.example");
+  zone_.add("liar.example", dns::RrType::kA, "198.51.100.1");
+  o = run("alice@pass.example");
+  EXPECT_EQ(o.results.iprev->result, iprev::Result::kFail);
+  EXPECT_EQ(o.verdict.action, Action::kReject);
+  EXPECT_EQ(o.verdict.check, "iprev-fail");
+  EXPECT_EQ(o.verdict.smtp_code, "550");
+  EXPECT_EQ(o.verdict.enhanced_code, "5.7.25");
+}
+
+TEST_F(TransactionTest, IprevTempErrorTakesTempErrorOnlyWhenIprevCanDecide) {
+  zone_.set_error("10.2.0.192.in-addr.arpa", dns::RrType::kPtr, dns::Status::kServFail);
+  cfg_.temp_error = Action::kTempfail;
+  Outcome o = run("alice@pass.example");
+  EXPECT_EQ(o.results.iprev->result, iprev::Result::kTempError);
+  EXPECT_EQ(o.verdict.action, Action::kAccept);  // IPRevFail accept: iprev decides nothing
+  cfg_.iprev_fail = Action::kMark;
+  o = run("alice@pass.example");
+  EXPECT_EQ(o.verdict.action, Action::kTempfail);
+  EXPECT_EQ(o.verdict.enhanced_code, "4.4.3");
 }
 
 }  // namespace

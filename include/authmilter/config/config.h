@@ -118,6 +118,8 @@ struct Config {
   std::string batv_key_file;  // empty: BATV off
   Action batv_fail = Action::kReject;
 
+  bool iprev = true;                    // RFC 8601 §3 reverse-then-forward DNS of the client
+  Action iprev_fail = Action::kAccept;  // iprev=fail or permerror (no confirmed client name)
   HeloCheck spf_helo = HeloCheck::kNullSender;
   Action spf_fail = Action::kAccept;
   Action spf_softfail = Action::kAccept;

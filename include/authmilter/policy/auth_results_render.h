@@ -2,6 +2,7 @@
 // next to the results it renders; mail::format_authentication_results() writes the header.
 //
 // One renderer per method, in the order the header lists them:
+//   iprev      RFC 8601 §2.7.3 / §3: iprev=<result> (PTR name, or why not) policy.iprev=<IP>.
 //   spf        RFC 8601 §2.7.2: spf=<result> smtp.mailfrom=<address> (or smtp.helo=<name> for
 //              the HELO check: the HELO name itself, not the postmaster@ the check used); the
 //              trusted-relay note (which hop was judged) leads the comment.
@@ -41,6 +42,7 @@ struct RenderContext {
   std::string_view client_ip;  // the judged client (arc's smtp.remote-ip)
 };
 
+mail::MethodResult render_iprev(const iprev::IprevResult& iprev);
 mail::MethodResult render_spf(const spf::CheckResult& spf, const RenderContext& context);
 mail::MethodResult render_sender_id(const SenderIdResult& sender_id);
 void render_dkim(const Results& results, std::vector<mail::MethodResult>& methods);

@@ -13,6 +13,8 @@
 //   DMARCQuarantine (550 5.7.1); several From: addresses take DMARCMultipleFrom; a DMARC pass
 //   authenticates the From: domain and so cancels SPF fail/softfail and PRA fail (a forwarded
 //   message with a good aligned DKIM signature is accepted).
+// iprev: fail or permerror takes IPRevFail (550 5.7.25 / 451 4.7.25, RFC 7372), a temperror
+//   takes TempError only when IPRevFail is not accept; a DMARC pass does not cancel it.
 // Own domains: outside mail forging OwnDomains in From:/PRA takes OwnDomainSpoof (5.7.1).
 // BATV: a bad bounce recipient whose BATVFail is mark or quarantine (Results::batv.deferred)
 //   acts on the whole message; reject and tempfail refused the recipient at RCPT already.

@@ -13,6 +13,7 @@
 #include "authmilter/dkim/arc.h"
 #include "authmilter/dkim/dkim.h"
 #include "authmilter/dmarc/dmarc.h"
+#include "authmilter/iprev/iprev.h"
 #include "authmilter/mail/batv.h"
 #include "authmilter/mail/pra.h"
 #include "authmilter/spf/spf.h"
@@ -58,6 +59,7 @@ struct DmarcOverride {
 };
 
 struct Results {
+  std::optional<iprev::IprevResult> iprev;        // RFC 8601 §3 (absent: IPRev off)
   std::optional<spf::CheckResult> spf_mail_from;  // RFC 7208 §2.4 (absent for <>)
   std::optional<spf::CheckResult> spf_helo;       // RFC 7208 §2.3 (null sender, or SPFHelo always)
   std::optional<SenderIdResult> sender_id;        // only when the check ran
