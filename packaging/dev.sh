@@ -72,9 +72,10 @@ build() {  # build DIR [cmake args...]
 
 # --- ThreadSanitizer (issue 11) -----------------------------------------------------------
 # The code that runs on several threads (work/ pool, dns/ resolver, spf/ engine, milter/
-# Transaction, the daemon's start and stop) built with -fsanitize=thread, at -O1: the work,
-# dns, spf and milter unit tests, then the daemon itself under the integration tests
-# (Postfix + DNS) and the daemon process tests (SIGTERM with messages in flight).
+# Transaction, the DMARC report writer, the daemon's start and stop) built with
+# -fsanitize=thread, at -O1: the work, dns, spf, milter and report unit tests, then the daemon
+# itself under the integration tests (Postfix + DNS) and the daemon process tests (SIGTERM
+# with messages in flight).
 # libmilter is not instrumented: ignore_noninstrumented_modules keeps its own calls from
 # reporting (our code called from its threads is still checked), and tests/tsan.supp names
 # the faults of its shutdown that remain (see docs/DESIGN-NOTES.md "Threads").
@@ -82,11 +83,11 @@ tsan_tests() {
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 -DCMAKE_CXX_FLAGS=-O1 \
     "${launcher[@]}" -DAUTHMILTER_TSAN=ON >/dev/null
   cmake --build build-tsan -j"$jobs" --target work_tests dns_tests spf_tests milter_tests \
-    authmilter integration_tests daemon_process_tests
+    report_tests authmilter integration_tests daemon_process_tests
   # Exported: the daemon the integration tests start inherits it, so a report fails its exit.
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 ignore_noninstrumented_modules=1 suppressions=$PWD/tests/tsan.supp"
   local module
-  for module in work dns spf milter; do
+  for module in work dns spf milter report; do
     (cd build-tsan && "./${module}_tests" --gtest_brief=1)
   done
   (cd build-tsan && ./tests/integration/integration_tests --gtest_brief=1)
