@@ -79,7 +79,8 @@ std::string random_hex(std::size_t bytes) {
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned char c : raw) {
+  for (const char c_char : raw) {
+    const auto c = static_cast<unsigned char>(c_char);
     out.push_back(kHex[c >> 4]);
     out.push_back(kHex[c & 0xf]);
   }

@@ -102,7 +102,8 @@ std::string set_cidrs(CidrList& out, std::string_view v) {
 
 // ReportStore: checked here as text; report::parse_store_spec reads it (same forms).
 bool valid_report_store(std::string_view v) {
-  for (unsigned char ch : v) {
+  for (const char ch_char : v) {
+    const auto ch = static_cast<unsigned char>(ch_char);
     if (ch <= 0x20 || ch >= 0x7f) return false;
   }
   if (util::iequals_ascii(v, "none")) return true;
@@ -117,7 +118,8 @@ bool valid_report_store(std::string_view v) {
 }
 
 bool printable_text(std::string_view v) {
-  for (unsigned char ch : v) {
+  for (const char ch_char : v) {
+    const auto ch = static_cast<unsigned char>(ch_char);
     if (ch < 0x20 || ch == 0x7f) return false;
   }
   return true;
@@ -127,7 +129,8 @@ bool printable_text(std::string_view v) {
 bool valid_mailbox(std::string_view v) {
   const std::size_t at = v.rfind('@');
   if (at == std::string_view::npos || at == 0 || v.size() > 254) return false;
-  for (unsigned char ch : v.substr(0, at)) {
+  for (const char ch_char : v.substr(0, at)) {
+    const auto ch = static_cast<unsigned char>(ch_char);
     const bool atext = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
                        (ch >= '0' && ch <= '9') ||
                        std::string_view("!#$%&'*+-/=?^_`{|}~.").find(static_cast<char>(ch)) !=

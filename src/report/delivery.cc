@@ -96,7 +96,8 @@ std::vector<std::string> split_uris(std::string_view list) {
 
 std::string printable(std::string_view text) {
   std::string out;
-  for (unsigned char c : text.substr(0, 200)) {
+  for (const char c_char : text.substr(0, 200)) {
+    const auto c = static_cast<unsigned char>(c_char);
     out.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
   }
   return out;

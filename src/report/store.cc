@@ -13,7 +13,8 @@ std::unique_ptr<Store> open_postgresql_store(const std::string& uri);  // postgr
 namespace {
 
 bool has_control(std::string_view text) {
-  for (unsigned char c : text) {
+  for (const char c_char : text) {
+    const auto c = static_cast<unsigned char>(c_char);
     if (c < 0x20 || c == 0x7f) return true;
   }
   return false;
@@ -21,7 +22,8 @@ bool has_control(std::string_view text) {
 
 void append_escaped(std::string& out, std::string_view field) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : field) {
+  for (const char c_char : field) {
+    const auto c = static_cast<unsigned char>(c_char);
     if (c == '%' || c == '\t' || c == '\n' || c == '\r') {
       out.push_back('%');
       out.push_back(kHex[c >> 4]);
