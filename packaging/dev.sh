@@ -2,6 +2,8 @@
 # The README's two set-up commands (run as root on Debian 12):
 #   bash packaging/dev.sh run    install what is missing, build, run the daemon in the
 #                                foreground with conf/authmilter.conf
+#   bash packaging/dev.sh deb    build the Debian package authmilter_<version>_<arch>.deb
+#                                (in build-deb/; README "Installing the package")
 #   bash packaging/dev.sh test   install what is missing (with test tools), build, and run
 #                                every test: once on the release build, once under
 #                                AddressSanitizer + UndefinedBehaviorSanitizer, and the
@@ -63,6 +65,45 @@ enter_clean_copy() {
 }
 # ------------------------------------------------------------------------------------------
 
+# --- Debian package (issue 16) -----------------------------------------------------------
+# A copy of the sources in ${AUTHMILTER_DEB_DIR:-build-deb}/src gets packaging/debian/ as its
+# debian/ (and the systemd units of packaging/ as debian/authmilter.service and
+# debian/authmilter.authmilter-report.{service,timer}), then debhelper
+# builds the package (debian/rules build + binary, as dpkg-buildpackage -b would, minus the
+# .changes and .buildinfo an upload needs); the .deb lands in that directory. The copy keeps
+# the sources' mtimes and its CMake tree (obj-*) between runs, so a rebuild compiles only what
+# changed; ccache, when present, serves the rest.
+deb_package() {
+  local out=${AUTHMILTER_DEB_DIR:-$PWD/build-deb}
+  local src=$out/src
+  mkdir -p "$src"
+  find "$src" -mindepth 1 -maxdepth 1 ! -name 'obj-*' -exec rm -rf {} +
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files -z -co --exclude-standard |
+      while IFS= read -r -d '' f; do
+        if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
+      done |
+      tar --null -T - -cf - | tar -xf - -C "$src"
+  else
+    tar --exclude='./build*' --exclude=./.git -cf - . | tar -xf - -C "$src"
+  fi
+  cp -a packaging/debian "$src/debian"
+  cp packaging/authmilter.service "$src/debian/authmilter.service"
+  cp packaging/authmilter-report.service "$src/debian/authmilter.authmilter-report.service"
+  cp packaging/authmilter-report.timer "$src/debian/authmilter.authmilter-report.timer"
+  rm -f "$out"/authmilter_*.deb
+  (
+    cd "$src"
+    dpkg-checkbuilddeps
+    export AUTHMILTER_DEB_OUT=$out AUTHMILTER_DEB_CMAKE_ARGS="${launcher[*]}"
+    export DEB_BUILD_OPTIONS="parallel=$jobs ${DEB_BUILD_OPTIONS:-}"
+    debian/rules build
+    debian/rules binary
+  )
+  ls "$out"/authmilter_*.deb
+}
+# --- end Debian package ----------------------------------------------------------------------
+
 build() {  # build DIR [cmake args...]
   local dir=$1
   shift
@@ -102,6 +143,10 @@ case "${1:-}" in
     build build -DAUTHMILTER_TESTS=OFF
     exec build/authmilter -f -c conf/authmilter.conf
     ;;
+  deb)
+    bash packaging/install-deps.sh --deb
+    deb_package
+    ;;
   test)
     bash packaging/install-deps.sh --test
     check_self_contained
@@ -114,7 +159,7 @@ case "${1:-}" in
     tsan_tests
     ;;
   *)
-    echo "usage: bash packaging/dev.sh run|test" >&2
+    echo "usage: bash packaging/dev.sh run|deb|test" >&2
     exit 2
     ;;
 esac

@@ -1,11 +1,14 @@
 #!/bin/sh
 # install-deps.sh — install what authmilter needs to build and run (Debian 12 "bookworm").
 #
-# Usage: packaging/install-deps.sh [--test] [--user] [--dry-run]
+# Usage: packaging/install-deps.sh [--test] [--deb] [--user] [--dry-run]
 #   --test     also install what the tests need: Postfix and NSD for the integration tests
 #              (tests/integration), python3-dkim and python3-authres for their ARC leg (an
 #              independent sealer and verifier), yaml-cpp for the conformance suites,
-#              clang-format.
+#              clang-format, the package tools of --deb (tests/packaging), and fetch (never
+#              install) Sendmail's .debs for tests/sendmail into
+#              /var/cache/authmilter-tests/sendmail.
+#   --deb      also install what `dev.sh deb` needs: debhelper, dpkg-dev, fakeroot, lintian.
 #   --user     also create the `authmilter` system user and group the systemd unit runs
 #              as (adduser --system), and add `postfix` to that group when it exists, so
 #              Postfix can use the milter's UNIX socket (mode 0660 with UMask 007).
@@ -23,19 +26,27 @@ BUILD_PACKAGES="build-essential cmake pkg-config libmilter-dev libspf2-dev libop
 libc-ares-dev libspdlog-dev libssl-dev libpsl-dev libidn2-dev publicsuffix
 libsystemd-dev
 libgtest-dev libgmock-dev libsqlite3-dev libpq-dev zlib1g-dev"
+DEB_PACKAGES="debhelper dpkg-dev fakeroot lintian"
+# m4, liblockfile1, libwrap0: Sendmail's (tests/sendmail); sendmail-bin itself is only
+# unpacked by the tests: as a package it conflicts with postfix.
 TEST_PACKAGES="postfix nsd libyaml-cpp-dev clang-format postgresql libxml2-utils
-python3-dkim python3-authres"
+python3-dkim python3-authres m4 liblockfile1 libwrap0 $DEB_PACKAGES"
+# sendmail-bin (and sendmail-cf, its m4 configuration kit) are downloaded, not installed.
+SENDMAIL_CACHE=/var/cache/authmilter-tests/sendmail
+SENDMAIL_DEBS="sendmail-bin sendmail-cf"
 
 with_test=no
+with_deb=no
 with_user=no
 dry_run=no
 for arg in "$@"; do
     case "$arg" in
         --test) with_test=yes ;;
+        --deb) with_deb=yes ;;
         --user) with_user=yes ;;
         --dry-run) dry_run=yes ;;
         -h|--help)
-            sed -n '2,19s/^# \{0,1\}//p' "$0"
+            sed -n '2,23s/^# \{0,1\}//p' "$0"
             exit 0 ;;
         *)
             echo "install-deps.sh: unknown option: $arg (try --help)" >&2
@@ -46,7 +57,37 @@ done
 packages=$BUILD_PACKAGES
 if [ "$with_test" = yes ]; then
     packages="$packages $TEST_PACKAGES"
+elif [ "$with_deb" = yes ]; then
+    packages="$packages $DEB_PACKAGES"
 fi
+
+# Sendmail for tests/sendmail: `apt-get download` into SENDMAIL_CACHE (the tests unpack them
+# with dpkg-deb -x and run that tree; nothing is installed). Done once; the tests have no
+# network.
+fetch_sendmail() {
+    missing_debs=""
+    for deb in $SENDMAIL_DEBS; do
+        if ! ls "$SENDMAIL_CACHE/${deb}"_*.deb >/dev/null 2>&1; then
+            missing_debs="$missing_debs $deb"
+        fi
+    done
+    if [ -z "$missing_debs" ]; then
+        echo "install-deps.sh: Sendmail .debs present in $SENDMAIL_CACHE"
+        return 0
+    fi
+    if [ "$dry_run" = yes ]; then
+        echo "install-deps.sh: would download$missing_debs into $SENDMAIL_CACHE"
+        return 0
+    fi
+    mkdir -p "$SENDMAIL_CACHE"
+    # apt's _apt user must be able to write there, or apt warns and downloads as root.
+    chown _apt "$SENDMAIL_CACHE" 2>/dev/null || true
+    # shellcheck disable=SC2086
+    (cd "$SENDMAIL_CACHE" && apt-get download -q $missing_debs) || {
+        apt-get update -q && (cd "$SENDMAIL_CACHE" && apt-get download -q $missing_debs)
+    }
+    echo "install-deps.sh: downloaded$missing_debs into $SENDMAIL_CACHE"
+}
 
 # A package counts as installed only in state "install ok installed" (not merely known,
 # half-configured or removed with its config files left behind).
@@ -88,6 +129,9 @@ ensure_user() {
 
 if [ -z "$missing" ]; then
     echo "install-deps.sh: all packages present"
+    if [ "$with_test" = yes ]; then
+        fetch_sendmail
+    fi
     if [ "$with_user" = yes ]; then
         ensure_user
     fi
@@ -95,6 +139,9 @@ if [ -z "$missing" ]; then
 fi
 echo "install-deps.sh: missing:$missing"
 if [ "$dry_run" = yes ]; then
+    if [ "$with_test" = yes ]; then
+        fetch_sendmail
+    fi
     if [ "$with_user" = yes ]; then
         ensure_user
     fi
@@ -133,6 +180,9 @@ apt-get install -y -q --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $missing
 
 echo "install-deps.sh: installed:$missing"
+if [ "$with_test" = yes ]; then
+    fetch_sendmail
+fi
 if [ "$with_user" = yes ]; then
     ensure_user
 fi
