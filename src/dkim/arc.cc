@@ -477,14 +477,9 @@ struct ArcVerifier::Impl {
     if (body == nullptr || !bh || *bh != body->finish()) {
       return {Check::kFail, where + ": body hash mismatch"};
     }
-    std::string data;
-    for (const mail::HeaderField* field : select_signed_fields(headers, *ams.tags.find("h"))) {
-      append_canonical_header(data, canon.header, field->name, field->raw_value);
-    }
-    append_canonical_header(data, canon.header, ams.field->name,
-                            without_b_value(ams.field->raw_value));
-    data.resize(data.size() - 2);
-    return verify_with_key(ams, data, "ARC-Message-Signature");
+    return verify_with_key(
+        ams, signed_header_data(headers, *ams.tags.find("h"), canon.header, *ams.field),
+        "ARC-Message-Signature");
   }
 
   CheckOutcome verify_seal(unsigned instance) {

@@ -118,6 +118,17 @@ std::string without_b_value(std::string_view raw_value) {
   return out;
 }
 
+std::string signed_header_data(std::span<const mail::HeaderField> headers, std::string_view h_tag,
+                               Canonicalization canon, const mail::HeaderField& signature) {
+  std::string data;
+  for (const mail::HeaderField* field : select_signed_fields(headers, h_tag)) {
+    append_canonical_header(data, canon, field->name, field->raw_value);
+  }
+  append_canonical_header(data, canon, signature.name, without_b_value(signature.raw_value));
+  data.resize(data.size() - 2);  // the signature field's own CRLF is not signed
+  return data;
+}
+
 BodyHasher::BodyHasher(Canonicalization canon) : canon_(canon), ctx_(EVP_MD_CTX_new()) {
   if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
     throw std::runtime_error("OpenSSL: cannot set up SHA-256");

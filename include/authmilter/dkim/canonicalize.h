@@ -54,6 +54,12 @@ std::vector<const mail::HeaderField*> select_signed_fields(
 // `raw_value` of a signature field with the value of its b= tag removed (the rest kept).
 std::string without_b_value(std::string_view raw_value);
 
+// What a DKIM-style signature field (DKIM-Signature, ARC-Message-Signature) signs
+// (RFC 6376 §3.7): the fields h= selects, then `signature` itself with b= emptied and without
+// its final CRLF, all in `canon`.
+std::string signed_header_data(std::span<const mail::HeaderField> headers, std::string_view h_tag,
+                               Canonicalization canon, const mail::HeaderField& signature);
+
 struct DigestContextDeleter {
   void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
 };
