@@ -24,7 +24,7 @@ set -eu
 
 BUILD_PACKAGES="build-essential cmake pkg-config libmilter-dev libspf2-dev libopendkim-dev
 libc-ares-dev libspdlog-dev libssl-dev libpsl-dev libidn2-dev publicsuffix
-libsystemd-dev
+libsystemd-dev prometheus-cpp-dev
 libgtest-dev libgmock-dev libsqlite3-dev libpq-dev zlib1g-dev"
 DEB_PACKAGES="debhelper dpkg-dev fakeroot lintian"
 # m4, liblockfile1, libwrap0: Sendmail's (tests/sendmail); sendmail-bin itself is only

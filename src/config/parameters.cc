@@ -1,4 +1,6 @@
 // The parameter table (name, type, default, doc, setter) and what is derived from it.
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <string>
 
@@ -223,6 +225,32 @@ std::vector<Row> make_rows() {
          } else {
            return "expected text or json";
          }
+         return {};
+       }},
+      {{"MetricsListen", "host-port", "",
+        "address and port to serve /metrics on (Prometheus text format); unset: off"},
+       [](Config& c, std::string_view v) -> std::string {
+         const std::string expected =
+             "expected an IP address and port: 127.0.0.1:9795 or [::1]:9795";
+         const std::size_t colon = v.rfind(':');
+         if (colon == std::string_view::npos || colon + 1 >= v.size()) return expected;
+         std::string_view host = v.substr(0, colon);
+         const std::string_view port = v.substr(colon + 1);
+         unsigned port_number = 0;
+         for (char ch : port) {
+           if (ch < '0' || ch > '9' || port_number > 65535) return expected;
+           port_number = port_number * 10 + static_cast<unsigned>(ch - '0');
+         }
+         if (port_number == 0 || port_number > 65535) return expected;
+         const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+         if (bracketed) host = host.substr(1, host.size() - 2);
+         const std::string host_text(host);
+         unsigned char address[16];
+         if (!(bracketed ? inet_pton(AF_INET6, host_text.c_str(), address) == 1
+                         : inet_pton(AF_INET, host_text.c_str(), address) == 1)) {
+           return expected;
+         }
+         c.metrics_listen = std::string(v);
          return {};
        }},
       {{"DNSServers", "address-list", "",

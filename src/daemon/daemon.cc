@@ -22,6 +22,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "authmilter/daemon/metrics_server.h"
 #include "authmilter/daemon/notify.h"
 #include "authmilter/daemon/service_set.h"
 #include "authmilter/log/log.h"
@@ -147,8 +148,8 @@ std::string join(const std::vector<std::string>& items) {
 class Server {
  public:
   Server(const RunOptions& options, std::shared_ptr<const ServiceSet> current,
-         dns::Resolver& resolver)
-      : options_(options), current_(std::move(current)), resolver_(resolver) {}
+         dns::Resolver& resolver, metrics::MessageMetrics* metrics)
+      : options_(options), current_(std::move(current)), resolver_(resolver), metrics_(metrics) {}
 
   const config::Config& config() const { return current_->config(); }
   const std::shared_ptr<const ServiceSet>& current() const { return current_; }
@@ -166,7 +167,8 @@ class Server {
       loaded = keep_restart_only(running, std::move(loaded));
       if (options_.verbose) loaded.log_level = "debug";
       ServiceFiles files = ServiceFiles::load(loaded);
-      next = std::make_shared<const ServiceSet>(std::move(loaded), resolver_, std::move(files));
+      next = std::make_shared<const ServiceSet>(std::move(loaded), resolver_, std::move(files),
+                                                metrics_);
     } catch (const std::exception& e) {
       spdlog::error("{}", log::fields({{"event", "reload"},
                                        {"result", "refused"},
@@ -215,6 +217,7 @@ class Server {
   const RunOptions& options_;
   std::shared_ptr<const ServiceSet> current_;
   dns::Resolver& resolver_;
+  metrics::MessageMetrics* metrics_;
   std::vector<std::shared_ptr<const ServiceSet>> retired_;
   ServiceNotifier notifier_;
 };
@@ -254,7 +257,8 @@ StopCause wait_for_stop(const milter::MainLoop& loop, Server& server) {
 // Serves until a stop, then drains as daemon.h says. Returns the exit code, or exits at once
 // (1, destructors skipped) when a callback outlives its bound.
 int serve(const config::SocketSpec& socket, Server& server,
-          std::unique_ptr<dns::CaresResolver> resolver) {
+          std::unique_ptr<dns::CaresResolver> resolver,
+          std::unique_ptr<MetricsServer> metrics_server) {
   milter::ServiceGate& gate = milter::ServiceGate::process();
   gate.open(services_of(server.current()));
   take_sighup_on_this_thread();
@@ -291,6 +295,7 @@ int serve(const config::SocketSpec& socket, Server& server,
     std::_Exit(1);
   }
   // No callback runs and none can start, no Transaction exists: the services may go.
+  metrics_server.reset();  // reads the resolver and the gate's services
   gate.forget_services();
   server.release_all();
   resolver.reset();
@@ -320,6 +325,7 @@ std::vector<std::string> restart_only_changes(const config::Config& running,
   note(running.dns_timeout != next.dns_timeout, "DNSTimeout");
   note(running.cache_size != next.cache_size, "CacheSize");
   note(running.cache_max_ttl != next.cache_max_ttl, "CacheMaxTTL");
+  note(running.metrics_listen != next.metrics_listen, "MetricsListen");
   return changed;
 }
 
@@ -333,6 +339,7 @@ config::Config keep_restart_only(const config::Config& running, config::Config n
   next.dns_timeout = running.dns_timeout;
   next.cache_size = running.cache_size;
   next.cache_max_ttl = running.cache_max_ttl;
+  next.metrics_listen = running.metrics_listen;
   return next;
 }
 
@@ -371,15 +378,28 @@ int run(const config::Config& config, const RunOptions& options, std::ostream& e
     raise_open_file_limit();
 
     // Threads start only now: after fork and after the privilege drop.
+    // Counted into by every message of every configuration: outlives them all.
+    auto message_metrics = std::make_unique<metrics::MessageMetrics>();
     std::unique_ptr<dns::CaresResolver> resolver = make_resolver(config);
-    auto services = std::make_shared<const ServiceSet>(config, *resolver, std::move(files));
+    auto services = std::make_shared<const ServiceSet>(
+        config, *resolver, std::move(files),
+        config.metrics_listen.empty() ? nullptr : message_metrics.get());
+    std::unique_ptr<MetricsServer> metrics_server;
+    if (!config.metrics_listen.empty()) {
+      metrics_server = std::make_unique<MetricsServer>(config.metrics_listen, *message_metrics,
+                                                       *resolver, milter::libmilter_version());
+      spdlog::info("{}", log::fields({{"event", "metrics"},
+                                      {"listen", config.metrics_listen},
+                                      {"path", "/metrics"}}));
+    }
     spdlog::info("{}", log::fields({{"event", "start"},
                                     {"version", AUTHMILTER_VERSION},
                                     {"socket", config.socket},
                                     {"authserv_id", config.authserv_id},
                                     {"libmilter", milter::libmilter_version()}}));
-    Server server(server_options, std::move(services), *resolver);
-    const int rc = serve(*socket, server, std::move(resolver));
+    Server server(server_options, std::move(services), *resolver,
+                  config.metrics_listen.empty() ? nullptr : message_metrics.get());
+    const int rc = serve(*socket, server, std::move(resolver), std::move(metrics_server));
     if (!config.pid_file.empty()) unlink(config.pid_file.c_str());
     if (!unix_path.empty()) unlink(unix_path.c_str());
     return rc;

@@ -41,7 +41,8 @@ std::unique_ptr<report::Recorder> make_recorder(const config::Config& config) {
   return std::make_unique<report::Recorder>([spec = *spec] { return report::open_store(spec); });
 }
 
-ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFiles files)
+ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFiles files,
+                       metrics::MessageMetrics* metrics)
     : config_(std::move(config)),
       files_(std::move(files)),
       spf_(resolver, spf::CheckerOptions{config_.authserv_id}),
@@ -58,6 +59,7 @@ ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFi
                 &dmarc_,
                 files_.batv_key ? &*files_.batv_key : nullptr,
                 recorder_.get(),
-                files_.arc_key ? &*files_.arc_key : nullptr} {}
+                files_.arc_key ? &*files_.arc_key : nullptr,
+                metrics} {}
 
 }  // namespace authmilter::daemon

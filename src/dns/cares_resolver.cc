@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <list>
 #include <map>
 #include <mutex>
@@ -174,6 +176,23 @@ std::vector<std::string> split_server_list(std::string_view text) {
 }
 
 struct CaresResolver::Impl {
+  static constexpr std::size_t kTypeSlots = std::size(kMetricTypes) + 1;  // + "other"
+  struct TypeCounters {
+    std::atomic<std::uint64_t> queries{0};
+    std::atomic<std::uint64_t> cache_hits{0};
+    std::atomic<std::uint64_t> timeouts{0};
+    std::atomic<std::uint64_t> servfail{0};
+  };
+  static std::size_t slot(RrType type) {
+    for (std::size_t i = 0; i < std::size(kMetricTypes); ++i) {
+      if (kMetricTypes[i] == type) return i;
+    }
+    return std::size(kMetricTypes);
+  }
+  static void count(std::atomic<std::uint64_t>& counter) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+  }
+
   struct Request {
     std::string name;
     RrType type;
@@ -188,6 +207,7 @@ struct CaresResolver::Impl {
     std::vector<unsigned char> query;  // as sent over UDP, for the TCP retry
     bool over_tcp = false;             // truncated over UDP, retried on tcp_channel
     bool finished = false;
+    Clock::time_point sent_at{};
     std::list<Inflight>::iterator self;
     std::multimap<Deadline, Inflight*>::iterator deadline;
   };
@@ -318,7 +338,10 @@ struct CaresResolver::Impl {
       return ready_answer(Answer::failure(Status::kError, "invalid domain name"));
     }
     AnswerCache::Lookup lookup = cache.begin(key, type);
-    if (!lookup.must_resolve) return lookup.pending;
+    if (!lookup.must_resolve) {
+      count(by_type[slot(type)].cache_hits);
+      return lookup.pending;
+    }
     bool queued = false;
     bool was_empty = false;
     const char* why = "resolver shut down";
@@ -436,6 +459,7 @@ struct CaresResolver::Impl {
 
   void send(const Request& request) {
     if (Clock::now() >= request.deadline) {
+      count(by_type[slot(request.type)].timeouts);
       cache.complete(request.name, request.type,
                      Answer::failure(Status::kTimeout, "DNSTimeout passed while queued"));
       return;
@@ -467,13 +491,18 @@ struct CaresResolver::Impl {
     it->deadline = deadlines.emplace(request.deadline, &*it);
     inflight.splice(inflight.end(), node);  // no-throw; `it` stays valid
     it->self = it;
+    it->sent_at = Clock::now();
     queries_sent.fetch_add(1, std::memory_order_relaxed);
+    count(by_type[slot(request.type)].queries);
     // May call on_reply at once (no servers, no memory); `it` is not touched afterwards.
     ares_send(channel.get(), buffer.get(), length, &Impl::on_reply, &*it);
   }
 
   void finish(Inflight& query, const Answer& answer) {
     query.finished = true;
+    query_duration.observe(Clock::now() - query.sent_at);
+    if (answer.status == Status::kTimeout) count(by_type[slot(query.type)].timeouts);
+    if (answer.status == Status::kServFail) count(by_type[slot(query.type)].servfail);
     deadlines.erase(query.deadline);
     cache.complete(query.name, query.type, answer);
   }
@@ -562,6 +591,8 @@ struct CaresResolver::Impl {
   std::vector<Request> queue;  // guarded by mutex
   bool stopping = false;       // guarded by mutex
   std::atomic<std::uint64_t> queries_sent{0};
+  std::array<TypeCounters, kTypeSlots> by_type{};
+  metrics::Histogram query_duration;
 
   // Loop thread only (and stop(), after the loop thread has ended).
   std::unordered_map<ares_socket_t, short> sockets;
@@ -586,6 +617,16 @@ CaresResolver::Stats CaresResolver::stats() const {
   stats.queries_sent = impl_->queries_sent.load(std::memory_order_relaxed);
   stats.cache_hits = cache_stats.hits;
   stats.coalesced = cache_stats.coalesced;
+  for (std::size_t i = 0; i < Impl::kTypeSlots; ++i) {
+    const Impl::TypeCounters& counters = impl_->by_type[i];
+    stats.by_type.push_back(
+        {i < std::size(kMetricTypes) ? std::string(to_string(kMetricTypes[i])) : "other",
+         counters.queries.load(std::memory_order_relaxed),
+         counters.cache_hits.load(std::memory_order_relaxed),
+         counters.timeouts.load(std::memory_order_relaxed),
+         counters.servfail.load(std::memory_order_relaxed)});
+  }
+  stats.query_duration = impl_->query_duration.snapshot();
   return stats;
 }
 

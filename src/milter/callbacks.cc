@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,7 @@
 
 #include "authmilter/log/log.h"
 #include "authmilter/mail/address.h"
+#include "authmilter/milter/message_metrics.h"
 #include "authmilter/milter/service_gate.h"
 
 namespace authmilter::milter {
@@ -417,7 +419,11 @@ sfsistat on_eom(SMFICTX* ctx) noexcept {
     const Services& services = *message_use.services();
     c->stage = Stage::kDone;
     if (std::string queue_id = symbol(ctx, "i"); !queue_id.empty()) c->txn->set_queue_id(queue_id);
+    const auto eom_started = std::chrono::steady_clock::now();
     const Outcome outcome = c->txn->finish();
+    if (services.metrics != nullptr) {
+      count_message(*services.metrics, outcome, std::chrono::steady_clock::now() - eom_started);
+    }
     if (c->largest_header > kLibmilterDefaultPacketBytes) {
       // Past libmilter's default packet limit: say what arrived and what the checks kept.
       spdlog::info("{}", log::fields({{"qid", c->txn->queue_id()},

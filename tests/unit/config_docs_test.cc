@@ -67,6 +67,7 @@ TEST(ConfigTableTest, NamesAreUniqueWordsWithDocs) {
                                              "Syslog",
                                              "LogLevel",
                                              "LogFormat",
+                                             "MetricsListen",
                                              "DNSServers",
                                              "DNSTimeout",
                                              "MessageTimeout",

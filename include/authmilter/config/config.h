@@ -99,6 +99,7 @@ struct Config {
   bool syslog = true;
   std::string log_level = "info";  // trace, debug, info, warning, error (always lower case)
   LogFormat log_format = LogFormat::kText;
+  std::string metrics_listen;  // "127.0.0.1:9795" or "[::1]:9795"; empty: no /metrics
 
   // Normalised to "a.b.c.d:port" or "[v6]:port" (port 53 when not given); empty: resolv.conf.
   std::vector<std::string> dns_servers;

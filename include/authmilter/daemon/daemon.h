@@ -45,9 +45,9 @@ struct RunOptions {
 
 // The keys a reload cannot change: the socket, the process's identity and files, the logger's
 // sink, and the shared resolver (its servers, timeout and cache live as long as the process).
-inline constexpr std::string_view kRestartOnlyKeys[] = {"Socket",     "UserID",    "UMask",
-                                                        "PidFile",    "Syslog",    "DNSServers",
-                                                        "DNSTimeout", "CacheSize", "CacheMaxTTL"};
+inline constexpr std::string_view kRestartOnlyKeys[] = {
+    "Socket",     "UserID",     "UMask",     "PidFile",     "Syslog",
+    "DNSServers", "DNSTimeout", "CacheSize", "CacheMaxTTL", "MetricsListen"};
 
 // The restart-only keys whose values differ between `running` and `next`, in table order.
 std::vector<std::string> restart_only_changes(const config::Config& running,

@@ -54,7 +54,9 @@ std::unique_ptr<report::Recorder> make_recorder(const config::Config& config);
 
 class ServiceSet {
  public:
-  ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFiles files);
+  // `metrics`: counted into by every message (MetricsListen); must outlive the ServiceSet.
+  ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFiles files,
+             metrics::MessageMetrics* metrics = nullptr);
   ServiceSet(const ServiceSet&) = delete;
   ServiceSet& operator=(const ServiceSet&) = delete;
 

@@ -16,6 +16,9 @@
 //   reply so the rcode is reported as it is), no reply in time kTimeout, REFUSED/FORMERR/
 //   malformed/truncated kError. A name c-ares refuses to send (".onion", RFC 7686) is
 //   kNxDomain; an unencodable one (NUL, empty label, > 255 octets) kError, not sent.
+// Metrics (MetricsListen): stats() counts per query type the upstream queries, the lookups
+//   answered without one (cache or a lookup in flight), timeouts and SERVFAIL replies, and
+//   times each upstream query (relaxed atomics, no lock).
 // Security: message IDs come from arc4random (not predictable); c-ares drops replies whose ID,
 //   question or source address do not match, and parse_response() checks them again. c-ares
 //   1.18 keeps one UDP socket per server, so the source port does not change per query: point
@@ -32,6 +35,7 @@
 #include <vector>
 
 #include "authmilter/dns/resolver.h"
+#include "authmilter/metrics/metrics.h"
 
 namespace authmilter::dns {
 
@@ -66,7 +70,21 @@ class CaresResolver final : public Resolver {
     std::uint64_t queries_sent = 0;  // handed to c-ares (one per upstream lookup)
     std::uint64_t cache_hits = 0;
     std::uint64_t coalesced = 0;  // start() calls that joined a lookup in flight
+    struct ByType {
+      std::string type;              // "A", "TXT", ...; "other" for the rest
+      std::uint64_t queries = 0;     // sent upstream
+      std::uint64_t cache_hits = 0;  // answered from the cache or by a lookup in flight
+      std::uint64_t timeouts = 0;    // no reply within DNSTimeout
+      std::uint64_t servfail = 0;    // SERVFAIL replies
+    };
+    std::vector<ByType> by_type;                  // kMetricTypes order, then "other"
+    metrics::Histogram::Snapshot query_duration;  // upstream queries, sent to answered
   };
+
+  // The query types counted on their own; every other type counts as "other".
+  static constexpr RrType kMetricTypes[] = {RrType::kA,  RrType::kAaaa, RrType::kTxt,
+                                            RrType::kMx, RrType::kPtr,  RrType::kCname,
+                                            RrType::kNs, RrType::kSoa,  RrType::kSpf};
 
   static constexpr int kMaxTries = 10;
   static constexpr std::uint16_t kEdnsUdpSize = 1232;

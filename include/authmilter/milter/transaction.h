@@ -41,6 +41,7 @@
 #include "authmilter/mail/batv.h"
 #include "authmilter/mail/header.h"
 #include "authmilter/mail/pra.h"
+#include "authmilter/metrics/metrics.h"
 #include "authmilter/milter/forged_auth_results.h"
 #include "authmilter/milter/handler.h"
 #include "authmilter/policy/policy.h"
@@ -64,6 +65,7 @@ struct Services {
   const mail::BatvKey* batv = nullptr;      // absent: BATV off (no BATVKeyFile)
   report::Recorder* recorder = nullptr;     // absent: ReportStore none
   const dkim::ArcSigningKey* arc_key = nullptr;  // absent: no ARC sealing (ARCSign no)
+  metrics::MessageMetrics* metrics = nullptr;    // absent: MetricsListen unset (and in tests)
 };
 
 enum class Trust { kUntrusted, kInternal, kAuthenticated };
