@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -109,9 +110,12 @@ enum class StopCause { kSignal, kListenerEnded };
 // process to its main thread whenever that thread does not block it, before any thread that
 // waits for it in sigwait(); so the main thread alone unblocks SIGHUP, with a handler that only
 // raises this flag, and the main loop reloads when it sees the flag.
-volatile std::sig_atomic_t reload_requested = 0;
+// Lock-free, so async-signal-safe; atomic, since a thread started by the main thread after
+// the unblock (a reload's worker pool) may run the handler too.
+std::atomic<bool> reload_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
 
-extern "C" void on_sighup(int) { reload_requested = 1; }
+extern "C" void on_sighup(int) { reload_requested.store(true); }
 
 void take_sighup_on_this_thread() {
   struct sigaction action {};
@@ -239,8 +243,7 @@ StopCause wait_for_stop(const milter::MainLoop& loop, Server& server) {
   while (!loop.finished()) {
     server.notifier().watchdog_tick(Clock::now());
     const int sig = sigtimedwait(&set, nullptr, &wait);  // EINTR when SIGHUP's handler ran
-    if (reload_requested != 0) {
-      reload_requested = 0;
+    if (reload_requested.exchange(false)) {
       spdlog::info("{}", log::fields({{"event", "signal"}, {"signal", "SIGHUP"}}));
       server.reload();
     }
