@@ -25,6 +25,8 @@ void count_message(metrics::MessageMetrics& metrics, const Outcome& outcome,
     }
   }
   if (results.dmarc) metrics.results.add({"dmarc", dmarc::to_token(results.dmarc->result)});
+  if (results.arc) metrics.results.add({"arc", dkim::to_token(results.arc->result)});
+  if (results.iprev) metrics.results.add({"iprev", iprev::to_token(results.iprev->result)});
 }
 
 }  // namespace authmilter::milter
