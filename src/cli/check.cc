@@ -425,16 +425,12 @@ int run_check(const std::vector<std::string>& args, std::ostream& out, std::ostr
     return kExitUsage;
   }
 
-  config::Config cfg;
-  try {
-    if (config_path.empty() && std::ifstream(kDefaultConfigPath).good()) {
-      config_path = kDefaultConfigPath;
-    }
-    cfg = config_path.empty() ? config::Config::defaults() : config::load(config_path);
-  } catch (const config::ConfigError& e) {
-    err << e.what() << "\n";
-    return kExitConfig;
+  if (config_path.empty() && std::ifstream(kDefaultConfigPath).good()) {
+    config_path = kDefaultConfigPath;
   }
+  const std::optional<config::Config> loaded = load_config_or_explain(config_path, err);
+  if (!loaded) return kExitConfig;
+  const config::Config& cfg = *loaded;
 
   std::string raw;
   {

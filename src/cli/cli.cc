@@ -31,6 +31,15 @@ struct DaemonOptions {
 
 }  // namespace
 
+std::optional<config::Config> load_config_or_explain(const std::string& path, std::ostream& err) {
+  try {
+    return path.empty() ? config::Config::defaults() : config::load(path);
+  } catch (const config::ConfigError& e) {
+    err << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
 int main_with_args(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (!args.empty() && args[0] == "check") {
     return run_check(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
@@ -67,23 +76,13 @@ int main_with_args(const std::vector<std::string>& args, std::ostream& out, std:
       return kExitUsage;
     }
   }
+  const std::optional<config::Config> loaded = load_config_or_explain(options.config_path, err);
+  if (!loaded) return kExitConfig;
+  config::Config cfg = *loaded;
   if (check_config) {
-    try {
-      config::Config cfg = config::load(options.config_path);
-      out << options.config_path << ": OK (authserv-id " << cfg.authserv_id << ", socket "
-          << cfg.socket << ")\n";
-      return 0;
-    } catch (const config::ConfigError& e) {
-      err << e.what() << "\n";
-      return kExitConfig;
-    }
-  }
-  config::Config cfg;
-  try {
-    cfg = config::load(options.config_path);
-  } catch (const config::ConfigError& e) {
-    err << e.what() << "\n";
-    return kExitConfig;
+    out << options.config_path << ": OK (authserv-id " << cfg.authserv_id << ", socket "
+        << cfg.socket << ")\n";
+    return 0;
   }
   if (options.socket) {
     // -p takes the same forms as Socket, read by the same parser.

@@ -155,13 +155,9 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
       return kExitUsage;
     }
   }
-  config::Config cfg;
-  try {
-    cfg = config::load(options.config_path);
-  } catch (const config::ConfigError& e) {
-    err << e.what() << "\n";
-    return kExitConfig;
-  }
+  const std::optional<config::Config> loaded = load_config_or_explain(options.config_path, err);
+  if (!loaded) return kExitConfig;
+  const config::Config& cfg = *loaded;
   std::string why;
   const auto spec = report::parse_store_spec(cfg.report_store, &why);
   if (!spec || spec->kind == report::StoreKind::kNone) {

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,5 +55,10 @@ struct ParsedMessage {
   std::string body;
 };
 ParsedMessage parse_message(std::string_view raw);
+
+// The configuration at `path` (config::Config::defaults() for an empty path), or nullopt after
+// writing the error to `err`: the one way the daemon, `check` and `report` read the file, so
+// all three report a bad file alike and exit kExitConfig.
+std::optional<config::Config> load_config_or_explain(const std::string& path, std::ostream& err);
 
 }  // namespace authmilter::cli
