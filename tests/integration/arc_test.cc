@@ -23,6 +23,9 @@ namespace {
 
 constexpr const char* kListKey = AUTHMILTER_TEST_DATA_DIR "/arc-integration/list.key";
 constexpr const char* kSealKey = AUTHMILTER_TEST_DATA_DIR "/arc-integration/seal.key";
+// RFC 8463 A.2's RSA key: test._domainkey.football.example.com in the harness's zone.
+constexpr const char* kAuthorKey =
+    AUTHMILTER_TEST_DATA_DIR "/dkim-rfc-examples/rfc8463-test-rsa.private.pem";
 constexpr std::chrono::seconds kTool{20};
 
 std::string read_all(const std::filesystem::path& path) {
@@ -37,28 +40,47 @@ void write_all(const std::filesystem::path& path, std::string_view text) {
   out << text;
 }
 
-// The author's message as the list hands it on: the list's own A-R (what it saw: the
-// author's aligned DKIM pass), a tagged Subject, a footer; then sealed by python3-dkim.
+// The author's message, DKIM-signed by football.example.com (p=reject) with RFC 8463's RSA test
+// key, as the list hands it on: a tagged Subject and a footer break the author's signature;
+// the list adds its own A-R (what it saw on arrival: the author's aligned DKIM pass) and
+// seals with python3-dkim.
 std::string list_sealed(const std::filesystem::path& dir, std::string_view token) {
-  std::string message =
-      "Authentication-Results: lists.example;\r\n"
-      "\tdkim=pass header.d=football.example.com header.s=test;\r\n"
-      "\tspf=pass smtp.mailfrom=joe@football.example.com;\r\n"
-      "\tdmarc=pass header.from=football.example.com\r\n"
+  const std::string author_message =
       "From: Joe <joe@football.example.com>\r\n"
       "To: members@lists.example\r\n"
-      "Subject: [members] " +
+      "Subject: " +
       std::string(token) +
       "\r\n"
       "Date: Mon, 2 Jan 2026 10:00:00 +0000\r\n"
       "Message-ID: <" +
       std::string(token) +
       "@football.example.com>\r\n"
-      "List-Id: <members.lists.example>\r\n"
       "\r\n"
       "Kick-off is at three. " +
-      std::string(token) +
-      "\r\n"
+      std::string(token) + "\r\n";
+  const auto author = dir / (std::string(token) + ".author");
+  const auto signed_path = dir / (std::string(token) + ".signed");
+  write_all(author, author_message);
+  const CommandResult signed_by_author =
+      run_command({"/usr/bin/python3", AUTHMILTER_ARC_TOOL, "sign", kAuthorKey,
+                   "football.example.com", "test", author.string(), signed_path.string()},
+                  kTool);
+  EXPECT_TRUE(signed_by_author.ok()) << signed_by_author.output;
+  std::string message = read_all(signed_path);
+  EXPECT_NE(message.find("DKIM-Signature:"), std::string::npos) << message;
+  const std::string subject = "Subject: " + std::string(token) + "\r\n";
+  const std::size_t at = message.find(subject);
+  EXPECT_NE(at, std::string::npos) << message;
+  if (at != std::string::npos) {
+    message.replace(at, subject.size(), "Subject: [members] " + std::string(token) + "\r\n");
+  }
+  message =
+      "Authentication-Results: lists.example;\r\n"
+      "\tdkim=pass header.d=football.example.com header.s=test;\r\n"
+      "\tspf=pass smtp.mailfrom=joe@football.example.com;\r\n"
+      "\tdmarc=pass header.from=football.example.com\r\n"
+      "List-Id: <members.lists.example>\r\n" +
+      message +
       "-- \r\n"
       "members mailing list\r\n";
   const auto in = dir / (std::string(token) + ".in");
@@ -109,6 +131,10 @@ TEST_F(ArcTrustedTest, TrustedListIsAcceptedAndOurSealVerifiesIndependently) {
   ASSERT_NE(arc, nullptr) << msg->data;
   EXPECT_EQ(arc->result, "pass") << msg->data;
   EXPECT_EQ(arc->property("smtp.remote-ip").value_or(""), kClientIp);
+  // The list's Subject tag and footer broke the author's signature: DMARC fails on its own.
+  const ResInfo* dkim = method(ours.front(), "dkim");
+  ASSERT_NE(dkim, nullptr) << msg->data;
+  EXPECT_EQ(dkim->result, "fail") << msg->data;
   const ResInfo* dmarc = method(ours.front(), "dmarc");
   ASSERT_NE(dmarc, nullptr) << msg->data;
   EXPECT_EQ(dmarc->result, "fail");

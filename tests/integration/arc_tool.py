@@ -2,6 +2,8 @@
 # ARC helper for the integration tests (tests/integration/arc_test.cc), on Debian's
 # python3-dkim, so our verifier is never checked against our own sealer and our seal is
 # checked by an independent verifier.
+#   arc_tool.py sign KEYFILE DOMAIN SELECTOR IN OUT
+#       dkim.sign: the author's DKIM-Signature (rsa-sha256, relaxed/relaxed) + message.
 #   arc_tool.py seal KEYFILE DOMAIN SELECTOR SRVID IN OUT
 #       dkim.arc_sign (needs python3-authres): the message must carry the sealer's own
 #       Authentication-Results (authserv-id SRVID); writes the three ARC fields + message.
@@ -30,7 +32,19 @@ def txt_from(port):
 
 
 def main():
-    if sys.argv[1] == "seal":
+    if sys.argv[1] == "sign":
+        keyfile, domain, selector, path_in, path_out = sys.argv[2:7]
+        with open(path_in, "rb") as f:
+            data = f.read()
+        with open(keyfile, "rb") as f:
+            key = f.read()
+        signature = dkim.sign(data, selector.encode(), domain.encode(), key,
+                              canonicalize=(b"relaxed", b"relaxed"),
+                              include_headers=[b"from", b"to", b"subject", b"date",
+                                               b"message-id"])
+        with open(path_out, "wb") as f:
+            f.write(signature + data)
+    elif sys.argv[1] == "seal":
         keyfile, domain, selector, srv_id, path_in, path_out = sys.argv[2:8]
         with open(path_in, "rb") as f:
             data = f.read()
@@ -47,7 +61,7 @@ def main():
         cv, results, reason = dkim.arc_verify(data, dnsfunc=txt_from(int(sys.argv[2])))
         print("cv=%s %s" % (cv.decode(), reason))
     else:
-        sys.exit("usage: arc_tool.py seal|verify ...")
+        sys.exit("usage: arc_tool.py sign|seal|verify ...")
 
 
 main()
