@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 
 #include "daemon_fixture.h"
@@ -98,8 +99,16 @@ TEST(LargeHeader, PacketOverOneMebibyteIsLoggedNotSilent) {
     client.negotiate();
     client.connect_and_helo("mail.example.org", "192.0.2.10");
     EXPECT_EQ(mail_from(client, "alice@example.org", "4BIG0002"), 'c');
-    client.send('L', "X-Huge" + std::string(1, '\0') + std::string(1024 * 1024 + 10, 'a') + '\0');
-    EXPECT_TRUE(closed_by_peer(client));
+    bool closed = false;
+    try {
+      client.send('L', "X-Huge" + std::string(1, '\0') + std::string(1024 * 1024 + 10, 'a') + '\0');
+      closed = closed_by_peer(client);
+    } catch (const std::runtime_error& e) {
+      // libmilter may close as soon as it has read the length, while the rest of the packet
+      // is still being sent: the send then fails (EPIPE/ECONNRESET), the same refusal.
+      closed = std::string(e.what()).find("send failed") != std::string::npos;
+    }
+    EXPECT_TRUE(closed);
   }
   EXPECT_TRUE(daemon.stop(10s).success()) << daemon.log();
   const std::string log = daemon.log();
