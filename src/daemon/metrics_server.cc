@@ -126,17 +126,18 @@ class MetricsServer::Collector final : public prometheus::Collectable {
         family("authmilter_connections_open", "MTA connections open now.", MetricType::Gauge);
     connections.metric.push_back(gauge({}, static_cast<double>(gate.connections())));
     out.push_back(std::move(connections));
-    // The Recorder of the configuration in force (a reload with ReportStore starts a new one
-    // and the count from 0: a counter reset to Prometheus).
+    // Present while a ReportStore is configured; the count is the process's, across reloads
+    // (each reload's new Recorder counts into the same counter).
     if (const milter::ServiceGate::Use use = gate.enter_callback();
         use && use.services()->recorder != nullptr) {
       MetricFamily dropped = family("authmilter_report_records_dropped_total",
                                     "DMARC report records dropped (queue full or store failing).",
                                     MetricType::Counter);
       dropped.metric.push_back(
-          counter({}, static_cast<double>(use.services()->recorder->dropped())));
+          counter({}, static_cast<double>(messages_.report_records_dropped.value())));
       out.push_back(std::move(dropped));
     }
+
     MetricFamily build =
         family("authmilter_build_info", "Build information; the value is 1.", MetricType::Gauge);
     build.metric.push_back(

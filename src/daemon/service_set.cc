@@ -31,14 +31,18 @@ std::unique_ptr<dns::CaresResolver> make_resolver(const config::Config& config) 
       config.dns_servers, config.dns_timeout, 2, config.cache_size, config.cache_max_ttl});
 }
 
-std::unique_ptr<report::Recorder> make_recorder(const config::Config& config) {
+std::unique_ptr<report::Recorder> make_recorder(const config::Config& config,
+                                                metrics::MessageMetrics* metrics) {
   std::string why;
   const std::optional<report::StoreSpec> spec = report::parse_store_spec(config.report_store, &why);
   if (!spec) throw std::runtime_error("ReportStore: " + why);
   if (spec->kind == report::StoreKind::kNone) return nullptr;
   // The writer thread opens the store itself: a database that is down at start-up costs
   // records, never the daemon.
-  return std::make_unique<report::Recorder>([spec = *spec] { return report::open_store(spec); });
+  report::RecorderOptions options;
+  if (metrics != nullptr) options.dropped_total = &metrics->report_records_dropped;
+  return std::make_unique<report::Recorder>([spec = *spec] { return report::open_store(spec); },
+                                            options);
 }
 
 ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFiles files,
@@ -49,7 +53,7 @@ ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFi
       dkim_(resolver, dkim_options(config_)),
       dmarc_(resolver, *files_.org_domains,
              config_.dmarc_discovery_psl ? dmarc::Discovery::kPsl : dmarc::Discovery::kTreeWalk),
-      recorder_(make_recorder(config_)),
+      recorder_(make_recorder(config_, metrics)),
       pool_(config_.worker_threads),
       services_{config_,
                 resolver,

@@ -33,7 +33,7 @@ bool Recorder::submit(Record record) noexcept {
     }
     count_dropped(1, "queue full");
   } catch (...) {
-    dropped_.fetch_add(1, std::memory_order_relaxed);  // out of memory: count, never throw
+    add_dropped(1);  // out of memory: count, never throw
   }
   return false;
 }
@@ -48,8 +48,13 @@ bool Recorder::flush(std::chrono::milliseconds timeout) const {
   return idle_.wait_for(lock, timeout, [this] { return queue_.empty() && !in_flight_; });
 }
 
-void Recorder::count_dropped(std::uint64_t n, const char* why) {
+void Recorder::add_dropped(std::uint64_t n) noexcept {
   dropped_.fetch_add(n, std::memory_order_relaxed);
+  if (options_.dropped_total != nullptr) options_.dropped_total->add(n);
+}
+
+void Recorder::count_dropped(std::uint64_t n, const char* why) {
+  add_dropped(n);
   std::lock_guard lock(log_mutex_);
   unlogged_drops_ += n;
   const auto now = std::chrono::steady_clock::now();

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "authmilter/metrics/metrics.h"
 #include "authmilter/report/recorder.h"
 
 namespace authmilter::report {
@@ -83,6 +84,31 @@ TEST(Recorder, AStoreThatIsGoneDropsAndCountsWithoutBlocking) {
   EXPECT_LE(accepted, 21u);
   EXPECT_GE(recorder.dropped(), 79u);
   EXPECT_EQ(recorder.written(), 0u);
+}
+
+TEST(Recorder, DropsCountIntoTheProcessCounterAcrossRecorders) {
+  // A reload replaces the Recorder; the metric behind it is the daemon's counter, so it goes
+  // on from where the old Recorder left it instead of starting again from 0.
+  TempDir dir;
+  metrics::Counter total;
+  std::uint64_t first = 0;
+  {
+    Recorder recorder(opener(dir.path() + "/gone/reports.db"), RecorderOptions{10, 200ms, &total});
+    for (int i = 0; i < 50; ++i) recorder.submit(sample(i));
+    first = recorder.dropped();
+  }
+  ASSERT_GE(first, 1u);
+  EXPECT_GE(total.value(), first);  // plus what stopping dropped from the queue
+  const std::uint64_t before_second = total.value();
+  std::uint64_t second_dropped = 0;
+  {
+    Recorder second(opener(dir.path() + "/gone/reports.db"), RecorderOptions{10, 200ms, &total});
+    for (int i = 0; i < 50; ++i) second.submit(sample(i));
+    second_dropped = second.dropped();
+  }
+  ASSERT_GE(second_dropped, 1u);
+  // The writer thread may drop more while stopping, never less.
+  EXPECT_GE(total.value(), before_second + second_dropped);
 }
 
 TEST(Recorder, RecordsWaitForAStoreThatComesBack) {

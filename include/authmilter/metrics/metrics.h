@@ -97,6 +97,9 @@ struct MessageMetrics {
   LabelledCounters<2> results;   // method, result
   Histogram message_duration;    // MAIL FROM to the verdict
   Histogram eom_wait;            // end of message: waiting for the checks and deciding
+  // DMARC report records dropped, by every Recorder this process has had (reloads replace
+  // the Recorder; this count goes on).
+  Counter report_records_dropped;
 };
 
 }  // namespace authmilter::metrics

@@ -28,6 +28,7 @@
 #include <mutex>
 #include <thread>
 
+#include "authmilter/metrics/metrics.h"
 #include "authmilter/report/record.h"
 #include "authmilter/report/store.h"
 
@@ -42,6 +43,9 @@ inline constexpr std::chrono::seconds kLogInterval{60};
 struct RecorderOptions {
   std::size_t capacity = kDefaultQueueCapacity;
   std::chrono::milliseconds drain_timeout{5000};
+  // Also counted here when set: the daemon's process-lifetime counter, so that the metric
+  // does not start again from 0 when a reload replaces this Recorder.
+  metrics::Counter* dropped_total = nullptr;
 };
 
 class Recorder {
@@ -66,6 +70,7 @@ class Recorder {
 
  private:
   void run();
+  void add_dropped(std::uint64_t n) noexcept;
   void count_dropped(std::uint64_t n, const char* why);
 
   StoreOpener open_;
