@@ -14,44 +14,14 @@
 
 #include "authmilter/dmarc/dmarc.h"
 #include "authmilter/dns/zone_resolver.h"
+#include "dmarc_test_inputs.h"
 
 namespace authmilter::dmarc {
 namespace {
 
 using dns::RrType;
 
-const std::string kPinnedPsl =
-    std::string(AUTHMILTER_TEST_DATA_DIR) + "/dmarc-mail-dmarc/public_suffix_list.v1.20250805";
-
-const OrgDomainFinder& pinned_psl() {
-  static const std::unique_ptr<OrgDomainFinder> finder = [] {
-    std::string error;
-    auto f = OrgDomainFinder::load(kPinnedPsl, &error);
-    if (f == nullptr) ADD_FAILURE() << error;
-    return f;
-  }();
-  return *finder;
-}
-
-dns::Deadline later() { return dns::Clock::now() + std::chrono::seconds(30); }
-
-spf::CheckResult spf_result(spf::Result result, const std::string& domain,
-                            spf::Identity identity = spf::Identity::kMailFrom) {
-  spf::CheckResult r;
-  r.result = result;
-  r.identity = identity;
-  r.domain = domain;
-  r.checked = identity == spf::Identity::kHelo ? domain : "user@" + domain;
-  return r;
-}
-
-dkim::SignatureResult signature(dkim::Result result, const std::string& domain) {
-  dkim::SignatureResult s;
-  s.result = result;
-  s.domain = domain;
-  s.selector = "s1";
-  return s;
-}
+using namespace test_inputs;
 
 class EvaluatorTest : public ::testing::TestWithParam<Discovery> {
  protected:

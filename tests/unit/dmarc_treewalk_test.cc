@@ -13,27 +13,16 @@
 
 #include "authmilter/dmarc/dmarc.h"
 #include "authmilter/dns/zone_resolver.h"
+#include "dmarc_test_inputs.h"
 
 namespace authmilter::dmarc {
 namespace {
 
 using dns::RrType;
+using namespace test_inputs;
 
 const std::string kRfcText =
     std::string(AUTHMILTER_TEST_DATA_DIR) + "/dmarc-rfc9989/draft-ietf-dmarc-dmarcbis-41.md";
-const std::string kPinnedPsl =
-    std::string(AUTHMILTER_TEST_DATA_DIR) + "/dmarc-mail-dmarc/public_suffix_list.v1.20250805";
-
-const OrgDomainFinder& pinned_psl() {
-  static const std::unique_ptr<OrgDomainFinder> finder = [] {
-    std::string error;
-    auto f = OrgDomainFinder::load(kPinnedPsl, &error);
-    if (f == nullptr) ADD_FAILURE() << error;
-    return f;
-  }();
-  return *finder;
-}
-
 std::string rfc_text() {
   std::ifstream in(kRfcText);
   std::stringstream text;
@@ -70,23 +59,12 @@ std::vector<std::string> with_prefix(const std::vector<std::string>& names) {
   return out;
 }
 
-dns::Deadline later() { return dns::Clock::now() + std::chrono::seconds(30); }
-
 spf::CheckResult spf_pass(const std::string& domain) {
-  spf::CheckResult r;
-  r.result = spf::Result::kPass;
-  r.identity = spf::Identity::kMailFrom;
-  r.domain = domain;
-  r.checked = "user@" + domain;
-  return r;
+  return spf_result(spf::Result::kPass, domain);
 }
 
 dkim::SignatureResult dkim_pass(const std::string& domain) {
-  dkim::SignatureResult s;
-  s.result = dkim::Result::kPass;
-  s.domain = domain;
-  s.selector = "s1";
-  return s;
+  return signature(dkim::Result::kPass, domain);
 }
 
 // ---- the walk's query list ------------------------------------------------------------------
