@@ -267,6 +267,10 @@ int serve(const config::SocketSpec& socket, Server& server,
   take_sighup_on_this_thread();
   milter::MainLoop loop(socket);
   server.notifier().ready("serving on " + socket.to_string());
+  // From here a SIGHUP reloads. Before it, one that arrives while libmilter's loop starts
+  // may be taken by libmilter's own signal thread, which stops on SIGHUP (see
+  // take_sighup_on_this_thread); systemd sends ExecReload only after READY=1.
+  spdlog::info("{}", log::fields({{"event", "ready"}, {"socket", socket.to_string()}}));
   const StopCause cause = wait_for_stop(loop, server);
   server.notifier().stopping();
   // Debian's libmilter runs its sessions on a worker pool whose controller stops with the

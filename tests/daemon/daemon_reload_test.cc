@@ -74,10 +74,15 @@ std::size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
-// Sends SIGHUP and waits for the n-th reload line with `result`.
+// Sends SIGHUP once the daemon is ready (as systemd's ExecReload comes only after READY=1)
+// and waits for the n-th reload line with `result`.
 bool reload(const DaemonProcess& daemon, const std::string& result, std::size_t nth = 1) {
-  if (::kill(daemon.pid(), SIGHUP) != 0) return false;
   const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (count(daemon.log(), "event=ready") == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  if (::kill(daemon.pid(), SIGHUP) != 0) return false;
   while (std::chrono::steady_clock::now() < deadline) {
     if (count(daemon.log(), "event=reload result=" + result) >= nth) return true;
     std::this_thread::sleep_for(20ms);
