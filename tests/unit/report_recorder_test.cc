@@ -10,25 +10,14 @@
 
 #include "authmilter/metrics/metrics.h"
 #include "authmilter/report/recorder.h"
+#include "temp_dir.h"
 
 namespace authmilter::report {
 namespace {
 
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/recorder-test.XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = authmilter::testing::TempDir;
 
 Record sample(std::int64_t time) {
   Record r;

@@ -9,23 +9,12 @@
 #include <string>
 
 #include "authmilter/report/store.h"
+#include "temp_dir.h"
 
 namespace authmilter::report {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/report-test.XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = authmilter::testing::TempDir;
 
 Record sample(std::int64_t time, std::string ip = "192.0.2.1", std::string domain = "example.org") {
   Record r;
