@@ -1,0 +1,108 @@
+// The DKIM differential harness (tests only): runs one message through our verifier
+// (dkim::Library, src/dkim) and the libopendkim reference (opendkim_reference.h) fed the
+// same way, against the same zone and options, and compares the results per signature.
+//
+// Agreement: the same number of results; per signature the same RFC 8601 result token, d=,
+//   s=, header.b prefix and, where both give a reason of a known kind (reason_kind()), the
+//   same kind. Comments are worded differently by the two verifiers, so only their kind
+//   counts ("body-hash" vs "signature" for a fail, "expired", "no-key", ...).
+// Allowed differences: where our verifier follows the RFC and libopendkim does not, each
+//   difference is named in allowed_differences() with its RFC reason and a narrow predicate
+//   on the two results; it is counted, and every other difference is a disagreement. The
+//   list is documented in docs/CONFORMANCE.md ("DKIM: the libopendkim reference").
+// Used by tests/unit/dkim_differential_test.cc and tests/fuzz/fuzz_dkim_differential.cc.
+// Not linked into the daemon.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authmilter/dkim/dkim.h"
+#include "authmilter/dkim/verifier.h"
+#include "authmilter/dns/resolver.h"
+
+namespace authmilter::test_support::opendkim {
+
+// How a verifier is fed the header fields.
+enum class Feed {
+  kMilter,  // header({name, " " + value without its leading whitespace}), as the milter does
+  kRaw,     // header_field(the whole field text)
+};
+
+// The coarse kind of a result's comment: "body-hash", "signature", "length", "key-size",
+// "sha1", "limit", "dns", "no-key", "revoked", "expired", "future", "malformed", "key",
+// "algorithm", or "" when the comment says nothing comparable.
+std::string_view reason_kind(std::string_view comment);
+
+struct AllowedDifference {
+  std::string_view name;    // short identifier, counted and printed
+  std::string_view reason;  // the RFC reason our behaviour is the right one
+  bool (*applies)(const dkim::SignatureResult& ours, const dkim::SignatureResult& reference);
+};
+const std::vector<AllowedDifference>& allowed_differences();
+
+struct Comparison {
+  std::size_t signatures = 0;                  // results compared
+  std::vector<std::string> disagreements;      // unexplained differences, in words
+  std::map<std::string, std::size_t> allowed;  // allowed difference name -> count
+};
+
+// One line describing a result, for failure messages.
+std::string describe(const dkim::SignatureResult& result);
+
+// Compares `ours` with `reference`, adding to `comparison`; `label` names the case in the
+// disagreement texts. Returns true when they agree (allowed differences included).
+bool compare(const std::vector<dkim::SignatureResult>& ours,
+             const std::vector<dkim::SignatureResult>& reference, std::string_view label,
+             Comparison& comparison);
+
+struct BothResults {
+  std::vector<dkim::SignatureResult> ours;
+  std::vector<dkim::SignatureResult> reference;
+};
+
+// Verifies `fields` (whole header fields, folds as CRLF+WSP, no final CRLF) and `body` with
+// both verifiers, each with its own library over `zone` and `options`. The body goes in
+// chunks whose sizes cycle through `chunks` (empty: in one piece).
+BothResults verify_both(dns::Resolver& zone, const dkim::VerifierOptions& options,
+                        const std::vector<std::string>& fields, std::string_view body, Feed feed,
+                        const std::vector<std::size_t>& chunks);
+
+// Feeds one verifier (either kind) as verify_both() does and returns finish().
+template <class AnyVerifier>
+std::vector<dkim::SignatureResult> feed_message(AnyVerifier& verifier,
+                                                const std::vector<std::string>& fields,
+                                                std::string_view body, Feed feed,
+                                                const std::vector<std::size_t>& chunks) {
+  for (const auto& field : fields) {
+    if (feed == Feed::kRaw) {
+      verifier.header_field(field);
+      continue;
+    }
+    std::size_t colon = field.find(':');
+    if (colon == std::string::npos) {
+      verifier.header_field(field);  // both refuse it the same way
+      continue;
+    }
+    std::string_view value = std::string_view(field).substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
+    verifier.header({field.substr(0, colon), " " + std::string(value)});
+  }
+  verifier.end_of_headers();
+  std::size_t next = 0;
+  for (std::size_t pos = 0; pos < body.size();) {
+    std::size_t size = chunks.empty() ? body.size() : std::max<std::size_t>(chunks[next], 1);
+    if (!chunks.empty()) next = (next + 1) % chunks.size();
+    verifier.body(body.substr(pos, size));
+    pos += size;
+  }
+  return verifier.finish();
+}
+
+}  // namespace authmilter::test_support::opendkim
