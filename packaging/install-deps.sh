@@ -1,13 +1,17 @@
 #!/bin/sh
 # install-deps.sh — install what authmilter needs to build and run (Debian 12 "bookworm").
 #
-# Usage: packaging/install-deps.sh [--test] [--deb] [--user] [--dry-run]
+# Usage: packaging/install-deps.sh [--test] [--bench] [--deb] [--user] [--dry-run]
 #   --test     also install what the tests need: Postfix and NSD for the integration tests
 #              (tests/integration), python3-dkim and python3-authres for their ARC leg (an
 #              independent sealer and verifier), yaml-cpp for the conformance suites,
 #              clang-format, the package tools of --deb (tests/packaging), and fetch (never
 #              install) Sendmail's .debs for tests/sendmail into
 #              /var/cache/authmilter-tests/sendmail.
+#   --bench    also install what tests/bench/compare_milters.py runs beside authmilter:
+#              Debian's OpenDKIM and OpenDMARC (the chain it is compared with), NSD (the
+#              benchmark zone), the Google Benchmark library (-DAUTHMILTER_BENCH=ON) and
+#              perf (--perf). Not part of --test: CI does not run the benchmark.
 #   --deb      also install what `dev.sh deb` needs: debhelper, dpkg-dev, fakeroot, lintian.
 #   --user     also create the `authmilter` system user and group the systemd unit runs
 #              as (adduser --system), and add `postfix` to that group when it exists, so
@@ -26,6 +30,9 @@ BUILD_PACKAGES="build-essential cmake pkg-config libmilter-dev libspf2-dev libop
 libc-ares-dev libspdlog-dev libssl-dev libpsl-dev libidn2-dev publicsuffix
 libsystemd-dev prometheus-cpp-dev
 libgtest-dev libgmock-dev libsqlite3-dev libpq-dev zlib1g-dev"
+# The side-by-side benchmark (tests/bench/compare_milters.py); their services are held back
+# like the others' below and the benchmark runs its own instances.
+BENCH_PACKAGES="opendkim opendmarc nsd libbenchmark-dev linux-perf python3"
 DEB_PACKAGES="debhelper dpkg-dev fakeroot lintian"
 # m4, liblockfile1, libwrap0: Sendmail's (tests/sendmail); sendmail-bin itself is only
 # unpacked by the tests: as a package it conflicts with postfix.
@@ -37,16 +44,18 @@ SENDMAIL_DEBS="sendmail-bin sendmail-cf"
 
 with_test=no
 with_deb=no
+with_bench=no
 with_user=no
 dry_run=no
 for arg in "$@"; do
     case "$arg" in
         --test) with_test=yes ;;
+        --bench) with_bench=yes ;;
         --deb) with_deb=yes ;;
         --user) with_user=yes ;;
         --dry-run) dry_run=yes ;;
         -h|--help)
-            sed -n '2,23s/^# \{0,1\}//p' "$0"
+            sed -n '2,27s/^# \{0,1\}//p' "$0"
             exit 0 ;;
         *)
             echo "install-deps.sh: unknown option: $arg (try --help)" >&2
@@ -59,6 +68,9 @@ if [ "$with_test" = yes ]; then
     packages="$packages $TEST_PACKAGES"
 elif [ "$with_deb" = yes ]; then
     packages="$packages $DEB_PACKAGES"
+fi
+if [ "$with_bench" = yes ]; then
+    packages="$packages $BENCH_PACKAGES"
 fi
 
 # Sendmail for tests/sendmail: `apt-get download` into SENDMAIL_CACHE (the tests unpack them
