@@ -6,20 +6,26 @@
 //       as a zone file wants them: "..." "..." on one line.
 //   authmilter_milter_loadgen --target SOCKET[,SOCKET2] [--expect N:TEXT]... [--concurrency C]
 //                             [--messages N] [--seconds S] [--sizes 4096,20480,...]
-//       SOCKET is unix:/path or inet:PORT@127.0.0.1. Prints one JSON object with the figures.
+//                             [--show-edits]
+//       SOCKET is unix:/path or inet:PORT@127.0.0.1. Prints one JSON object with the figures;
+//       --show-edits also prints the first message's end-of-message edits per filter (stderr).
 //
 // What: plays Postfix 3.7 towards one milter or a chain of two. Protocol version 6; it offers
 //   every action and every protocol bit Postfix offers (the SMFIP_NO* steps, the SMFIP_NR_*
 //   no-reply bits, SMFIP_SKIP, SMFIP_HDR_LEADSPC, ...) and honours what each filter keeps: a
 //   stage the filter turned off is not sent, a stage it marked no-reply is not waited for, a
 //   body chunk answered with skip ends that filter's body. Macros go as Postfix's defaults
-//   send them (milter_*_macros: j {daemon_name} {daemon_addr} v _ at connect, {mail_addr}
-//   {mail_host} {mailer} at MAIL, i {rcpt_addr} ... at RCPT, i at DATA, end of headers and end
-//   of message; undefined ones such as {auth_authen} without SMTP AUTH are left out, as Postfix
-//   does), restricted to a filter's own list when it sends one at negotiation. Header values
-//   keep their leading space only for a filter that asked for SMFIP_HDR_LEADSPC; folded
-//   header lines are joined with a bare LF, as Postfix keeps them; the body goes with CRLF
-//   line ends in chunks of 65535 octets (MILTER_CHUNK_SIZE).
+//   send them (milter_*_macros): j {daemon_name} {daemon_addr} v _ at connect; {mail_addr}
+//   {mail_host} {mailer} at MAIL; i {rcpt_addr} {rcpt_host} {rcpt_mailer} at RCPT; i at DATA,
+//   before each header, at end of headers, before each body chunk and at end of message; also
+//   for a stage the filter turned off (milter8_event() sends them first); undefined ones such
+//   as {auth_authen} without SMTP AUTH are left out, as Postfix does; a filter's own macro
+//   list from the negotiation restricts them. Header values keep their leading space only for
+//   a filter that asked for SMFIP_HDR_LEADSPC (else one space is eaten, as Postfix does);
+//   cleanup's own Received: heads the header list and is never shown to a filter (insert
+//   positions count it, change positions do not); folded header lines are joined with a bare
+//   LF, as Postfix keeps them; the body goes with CRLF line ends in chunks of 65535 octets
+//   (MILTER_CHUNK_SIZE).
 //   A new connection per message (negotiate, connect, HELO, MAIL, RCPT, DATA, headers, end of
 //   headers, body, end of message, QUIT), as Postfix's smtpd and cleanup do with default
 //   settings. For a chain: each envelope stage goes to milter 1, then milter 2; at end of DATA
@@ -44,6 +50,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -272,11 +279,25 @@ std::string describe(const Reply& reply) {
 
 // ---- one message through the target ----
 
+struct HeaderField {
+  std::string name;
+  std::string value;         // as after the colon, leading space included
+  bool postfix_own = false;  // cleanup's Received:, never shown to a filter
+};
+
+const char kPostfixReceived[] =
+    " from mail.example.org (mail.example.org [192.0.2.10])\n\tby mx.bench.example (Postfix) "
+    "with ESMTP id 4ABCD1234\n\tfor <bob@example.net>; Sat,  5 Dec 2026 03:00:00 +0000 (UTC)";
+
 class Conversation {
  public:
   Conversation(const Target& target, const BenchMessage& message, std::size_t size_class,
-               int epoll_fd)
-      : target_(target), message_(message), size_class_(size_class), epoll_fd_(epoll_fd) {
+               int epoll_fd, bool show_edits)
+      : target_(target),
+        message_(message),
+        size_class_(size_class),
+        epoll_fd_(epoll_fd),
+        show_edits_(show_edits) {
     start_ = Clock::now();
     last_activity_ = start_;
     for (std::size_t i = 0; i < target.sockets.size(); ++i) {
@@ -289,7 +310,10 @@ class Conversation {
         throw std::runtime_error("epoll_ctl failed");
       filters_.push_back(std::move(filter));
     }
-    headers_ = message.headers;
+    // cleanup puts its own Received: on top and never shows a filter the first header of the
+    // queue file (milter8_header(): Sendmail compatibility); insert positions count it.
+    headers_.push_back({"Received", kPostfixReceived, true});
+    for (const auto& [name, value] : message.headers) headers_.push_back({name, value, false});
     for (std::size_t i = 0; i < filters_.size(); ++i) {
       std::string data;
       put32(data, kVersion);
@@ -391,17 +415,21 @@ class Conversation {
   // The whole content (as edited by the filters before) to filter `index`.
   void queue_content(int index) {
     const std::uint32_t protocol = filters_[static_cast<std::size_t>(index)]->protocol;
-    for (const auto& [name, value] : headers_) {
-      std::string_view text = value;
-      if (!(protocol & kHeaderLeadingSpace)) {
-        while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-          text.remove_prefix(1);
-      }
-      queue_stage(index, test_support::kCmdHeader, nul(name) + nul(text), kNoHeaders, kNrHeader);
+    for (std::size_t i = 1; i < headers_.size(); ++i) {
+      std::string_view text = headers_[i].value;
+      // Without SMFIP_HDR_LEADSPC Postfix eats one space (not a tab) after the colon.
+      if (!(protocol & kHeaderLeadingSpace) && !text.empty() && text.front() == ' ')
+        text.remove_prefix(1);
+      // Postfix sends the end-of-header macros before every header, the end-of-data ones before
+      // every body chunk (milter8_event()).
+      queue_macros(index, kMacroEoh, test_support::kCmdHeader);
+      queue_stage(index, test_support::kCmdHeader, nul(headers_[i].name) + nul(text), kNoHeaders,
+                  kNrHeader);
     }
     queue_macros(index, kMacroEoh, test_support::kCmdEoh);
     queue_stage(index, test_support::kCmdEoh, "", kNoEoh, kNrEoh);
     for (std::size_t at = 0; at < message_.body.size(); at += test_support::kBodyChunk) {
+      queue_macros(index, kMacroEom, test_support::kCmdBody);
       queue_stage(index, test_support::kCmdBody, message_.body.substr(at, test_support::kBodyChunk),
                   kNoBody, kNrBody, Await::kBodyChunk);
     }
@@ -432,22 +460,41 @@ class Conversation {
       std::string value = change.data.substr(name_end + 1, value_end - name_end - 1);
       if (!leading_space && !value.empty()) value.insert(0, " ");
       if (change.command == test_support::kReplyAddHeader) {
-        headers_.emplace_back(name, value);
+        headers_.push_back({name, value, false});
       } else if (change.command == test_support::kReplyInsHeader) {
+        // Relative to the message as delivered, cleanup's own Received: included.
         const std::size_t where = std::min<std::size_t>(position, headers_.size());
-        headers_.insert(headers_.begin() + static_cast<std::ptrdiff_t>(where), {name, value});
+        headers_.insert(headers_.begin() + static_cast<std::ptrdiff_t>(where),
+                        {name, value, false});
       } else {
+        // Relative to the message as received: cleanup's own Received: not counted; index 0
+        // means 1 (Sendmail compatibility).
+        const std::uint32_t wanted = position == 0 ? 1 : position;
         std::uint32_t seen = 0;
         for (auto it = headers_.begin(); it != headers_.end(); ++it) {
-          if (strcasecmp(it->first.c_str(), name.c_str()) != 0 || ++seen != position) continue;
+          if (it->postfix_own || strcasecmp(it->name.c_str(), name.c_str()) != 0 ||
+              ++seen != wanted)
+            continue;
           if (value.empty())
             headers_.erase(it);
           else
-            it->second = value;
+            it->value = value;
           break;
         }
       }
     }
+  }
+
+  void print_edits(int index) const {
+    const Filter& filter = *filters_[static_cast<std::size_t>(index)];
+    std::string text = "filter " + std::to_string(index + 1) + " (" +
+                       target_.sockets[static_cast<std::size_t>(index)] + ") protocol 0x";
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%06x", filter.protocol);
+    text += hex;
+    text += ", end of message edits:";
+    for (const Reply& change : filter.eom_changes) text += "\n  " + describe(change);
+    std::fprintf(stderr, "%s\n", text.c_str());
   }
 
   void check_expectations(int index) {
@@ -573,11 +620,15 @@ class Conversation {
           if (reply->command != test_support::kReplyAccept &&
               reply->command != test_support::kReplyContinue)
             fail("end of message answered " + describe(*reply));
+          if (show_edits_) print_edits(current_.filter);
           check_expectations(current_.filter);
         } else if (current_.await == Await::kBodyChunk && reply->command == kReplySkip &&
                    (filter.protocol & kSkip)) {
-          while (!steps_.empty() && steps_.front().command == test_support::kCmdBody &&
-                 steps_.front().filter == current_.filter)
+          // Neither the later chunks nor their macros go to this filter.
+          while (!steps_.empty() && steps_.front().filter == current_.filter &&
+                 (steps_.front().command == test_support::kCmdBody ||
+                  (steps_.front().command == test_support::kCmdMacro &&
+                   steps_.front().packet[5] == test_support::kCmdBody)))
             steps_.pop_front();
         } else if (reply->command != test_support::kReplyContinue) {
           fail(std::string("command '") + current_.command + "' answered " + describe(*reply));
@@ -637,8 +688,9 @@ class Conversation {
   const BenchMessage& message_;
   std::size_t size_class_;
   int epoll_fd_;
+  bool show_edits_;
   std::vector<std::unique_ptr<Filter>> filters_;
-  std::vector<std::pair<std::string, std::string>> headers_;
+  std::vector<HeaderField> headers_;
   std::deque<Step> steps_;
   Step current_;
   bool waiting_ = false;
@@ -662,6 +714,7 @@ struct Options {
   long messages = 100000;
   double seconds = 10;
   std::vector<std::size_t> sizes = {4096, 20480, 204800, 2097152};
+  bool show_edits = false;  // print the first message's end-of-message edits to stderr
 };
 
 std::vector<std::size_t> parse_sizes(const std::string& text) {
@@ -700,8 +753,9 @@ int run_load(const Options& options) {
   auto start_one = [&] {
     const std::size_t size_class = static_cast<std::size_t>(started) % mix;
     ++started;
-    active.push_back(
-        std::make_unique<Conversation>(options.target, messages[size_class], size_class, epoll_fd));
+    active.push_back(std::make_unique<Conversation>(options.target, messages[size_class],
+                                                    size_class, epoll_fd,
+                                                    options.show_edits && started == 1));
     for (int fd : active.back()->fds()) by_fd[fd] = active.back().get();
   };
   auto reap = [&] {
@@ -737,6 +791,12 @@ int run_load(const Options& options) {
     while (static_cast<int>(active.size()) < options.concurrency && may_start()) start_one();
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+  // The client's own CPU (message set-up included, small): what it takes from the two cores.
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const double client_cpu =
+      static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+      static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 
   std::vector<double> all_totals, all_eoms, small_eoms;
   for (std::size_t c = 0; c < mix; ++c) {
@@ -747,10 +807,12 @@ int run_load(const Options& options) {
   }
   std::printf(
       "{\"messages\": %ld, \"seconds\": %.4f, \"msg_per_s\": %.2f, "
-      "\"concurrency\": %d, \"total_p50_ms\": %.3f, \"total_p99_ms\": %.3f, "
+      "\"concurrency\": %d, \"client_cpu_ms_per_msg\": %.3f, \"total_p50_ms\": %.3f, "
+      "\"total_p99_ms\": %.3f, "
       "\"eom_p50_ms\": %.3f, \"eom_p99_ms\": %.3f, \"eom_p99_small_ms\": %.3f, "
       "\"sizes\": [",
       finished, elapsed, static_cast<double>(finished) / elapsed, options.concurrency,
+      client_cpu * 1e3 / static_cast<double>(std::max(finished, 1L)),
       percentile(all_totals, 0.5) * 1e3, percentile(all_totals, 0.99) * 1e3,
       percentile(all_eoms, 0.5) * 1e3, percentile(all_eoms, 0.99) * 1e3,
       percentile(small_eoms, 0.99) * 1e3);
@@ -805,6 +867,8 @@ int main(int argc, char** argv) {
         options.messages = std::stol(value());
       } else if (arg == "--seconds") {
         options.seconds = std::stod(value());
+      } else if (arg == "--show-edits") {
+        options.show_edits = true;
       } else if (arg == "--sizes") {
         options.sizes = parse_sizes(value());
       } else {
