@@ -19,13 +19,17 @@ What (docs/PERFORMANCE.md, "Side by side with OpenDKIM->OpenDMARC and a do-nothi
   authmilter_milter_loadgen plays Postfix (see its header) and checks every reply: the chain
   must give dkim=pass (OpenDKIM) and dmarc=pass (OpenDMARC), authmilter dkim=pass, spf=pass and
   dmarc=pass in its Authentication-Results; the first unexpected reply ends the run (status 1).
-Bounds: the whole run stops starting new rounds after --budget seconds (default 720, --quick
-  120); each loadgen run stops starting messages after --seconds; every process started here is
-  stopped by PID (SIGTERM, then SIGKILL after 5 s) on every exit path.
+Bounds: no new round starts after --budget seconds (default 500, --quick 60), so a whole run
+  stays under 12 min (--quick: 2 min); each loadgen run stops starting messages after --seconds;
+  every process started here is stopped by PID (SIGTERM, then SIGKILL after 5 s) on every exit
+  path, and gets SIGTERM from the kernel if this script dies (PR_SET_PDEATHSIG).
+Prints the table of docs/PERFORMANCE.md, the ratios, authmilter's RSS (start, after the
+  warm-up, after each round, end) and which goals of issue 15 this run meets.
 Needs: root (port 53, the mount namespace), packaging/install-deps.sh --bench.
 """
 
 import argparse
+import ctypes
 import json
 import os
 import shutil
@@ -54,6 +58,12 @@ def log(text):
     print(text, file=sys.stderr, flush=True)
 
 
+def die_with_parent():
+    """In the child before exec: SIGTERM when this script dies, even by SIGKILL
+    (prctl PR_SET_PDEATHSIG), so no daemon outlives an interrupted run."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+
+
 class Processes:
     """Every process this script starts, stopped by PID in reverse order."""
 
@@ -63,7 +73,8 @@ class Processes:
     def start(self, name, argv, log_path, **kwargs):
         with open(log_path, "ab") as out:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, **kwargs)
+                                    stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                                    **kwargs)
         self.started.append((name, proc))
         return proc
 
@@ -323,7 +334,8 @@ class Bench:
         if show_edits:
             argv.append("--show-edits")
         cpu_before = cpu_seconds(self.pids[target])
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120,
+                              preexec_fn=die_with_parent)
         if done.returncode != 0:
             raise SystemExit(f"{target} at c={concurrency}: {done.stderr.strip()}\n"
                              f"(logs in {self.work})")
@@ -364,7 +376,8 @@ class Bench:
                         perf = subprocess.Popen(
                             ["perf", "record", "-g", "-o", f"{args.out}/perf.data", "-p",
                              str(self.authmilter_pid)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=die_with_parent)
                         self.procs.started.append(("perf", perf))
                     try:
                         result = self.load(target, concurrency, args.seconds)
@@ -379,6 +392,8 @@ class Bench:
                         f"EOM p99 {result['eom_p99_ms']:6.1f} ms  "
                         f"CPU {result['cpu_ms_per_msg']:.2f} ms/msg "
                         f"(client {result['client_cpu_ms_per_msg']:.2f})")
+            if "authmilter" in targets:
+                rss[f"round {round_index + 1}"] = rss_kib(self.authmilter_pid)
         if "authmilter" in targets:
             rss["end"] = rss_kib(self.authmilter_pid)
         if args.perf and perf_done and os.path.exists(f"{args.out}/perf.data"):
@@ -443,9 +458,43 @@ def table(results, rss, args, elapsed):
                     for c in concurrencies))
         lines.append("authmilter RSS: " + ", ".join(f"{k} {v / 1024:.1f} MiB"
                                                     for k, v in rss.items()))
+    if all(t in results for t in ALL_TARGETS):
+        lines.extend(goals(results, rate, rss, concurrencies))
     rounds = len(next(iter(results.values()))[high])
     lines.append(f"({rounds} rounds, {args.seconds} s per run, medians; {elapsed:.0f} s in all)")
     return "\n".join(lines)
+
+
+def goals(results, rate, rss, concurrencies):
+    """Issue 15's goals, each met or missed, from the medians of this run."""
+    def p99(target, c, key="total_p99_ms"):
+        return median([r[key] for r in results[target][c]])
+    high, low = max(concurrencies), min(concurrencies)
+    checks = [
+        ("msg/s ≥ 2× the chain's at every concurrency",
+         all(rate["authmilter"][c] >= 2 * rate["chain"][c] for c in concurrencies)),
+        ("msg/s ≥ 0.6× the do-nothing filter's at every concurrency",
+         all(rate["authmilter"][c] >= 0.6 * rate["null"][c] for c in concurrencies)),
+        ("p99 per message ≤ the chain's at every concurrency (" + ", ".join(
+            f"c={c} {p99('authmilter', c):.0f}/{p99('chain', c):.0f} ms"
+            for c in concurrencies) + ")",
+         all(p99("authmilter", c) <= p99("chain", c) for c in concurrencies)),
+        (f"EOM p99 ≤ 2 ms for messages ≤ 200 KB at c={high} "
+         f"({p99('authmilter', high, 'eom_p99_small_ms'):.1f} ms)",
+         p99("authmilter", high, "eom_p99_small_ms") <= 2.0),
+    ]
+    mb2 = {t: median([r["sizes"][3]["total_p50_ms"] for r in results[t][low]
+                      if len(r["sizes"]) > 3]) for t in ("authmilter", "null")}
+    checks.append((f"2 MB message within 1.5× the do-nothing filter's time at c={low} "
+                   f"({mb2['authmilter']:.1f} vs {mb2['null']:.1f} ms)",
+                   mb2["authmilter"] <= 1.5 * mb2["null"]))
+    rounds = [v for k, v in rss.items() if k.startswith("round")]
+    if len(rounds) >= 2:
+        checks.append(("RSS does not grow over the rounds (" +
+                       f"{rounds[0] / 1024:.1f} → {rounds[-1] / 1024:.1f} MiB)",
+                       rounds[-1] <= rounds[0] * 1.05))
+    return ["", "Goals of issue 15:"] + [
+        f"  [{'met' if ok else 'MISSED'}] {text}" for text, ok in checks]
 
 
 def main():
