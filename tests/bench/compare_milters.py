@@ -3,7 +3,7 @@
 
     tests/bench/compare_milters.py --build-dir BUILD [--quick] [--targets null,chain,authmilter]
                                    [--rounds N] [--seconds S] [--concurrency 1,4,16]
-                                   [--perf] [--out DIR] [--keep]
+                                   [--perf] [--out DIR] [--keep] [--null-no-reply]
 
 What (docs/PERFORMANCE.md, "Side by side with OpenDKIM->OpenDMARC and a do-nothing filter"):
   builds nothing; takes a build tree configured with -DAUTHMILTER_BENCH=ON in which authmilter,
@@ -256,7 +256,8 @@ class Bench:
 
     def start_null(self):
         path = f"{self.work}/null.sock"
-        proc = self.procs.start("null", [self.bin["null"], f"unix:{path}"], f"{self.work}/null.log")
+        argv = [self.bin["null"]] + (["--no-reply"] if self.args.null_no_reply else [])
+        proc = self.procs.start("null", argv + [f"unix:{path}"], f"{self.work}/null.log")
         wait_for_socket(path, proc, "authmilter_null_milter")
         self.pids["null"] = [proc.pid]
         self.sockets["null"] = f"unix:{path}"
@@ -511,6 +512,8 @@ def main():
                         help="perf record -g on authmilter during one run at the top concurrency")
     parser.add_argument("--out", help="results.json and the perf report (default BUILD/compare_milters)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
+    parser.add_argument("--null-no-reply", action="store_true",
+                        help="the do-nothing filter asks for every no-reply step (SMFIP_NR_*)")
     args = parser.parse_args()
     args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     if not args.targets or any(t not in ALL_TARGETS for t in args.targets):
