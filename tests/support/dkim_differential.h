@@ -8,8 +8,10 @@
 //   counts ("body-hash" vs "signature" for a fail, "expired", "no-key", ...).
 // Allowed differences: where our verifier follows the RFC and libopendkim does not, each
 //   difference is named in allowed_differences() with its RFC reason and a narrow predicate
-//   on the two results; it is counted, and every other difference is a disagreement. The
-//   list is documented in docs/CONFORMANCE.md ("DKIM: the libopendkim reference").
+//   on the two results and on facts the harness finds out by itself (MessageFacts: the body
+//   hash by the test signer's literal RFC 6376 §3.4 canonicalization, the key records in the
+//   zone); it is counted, and every other difference is a disagreement. The list is
+//   documented in docs/CONFORMANCE.md ("DKIM: the libopendkim reference").
 // Used by tests/unit/dkim_differential_test.cc and tests/fuzz/fuzz_dkim_differential.cc.
 // Not linked into the daemon.
 #pragma once
@@ -17,11 +19,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "authmilter/dkim/dkim.h"
+#include "authmilter/dkim/tag_list.h"
 #include "authmilter/dkim/verifier.h"
 #include "authmilter/dns/resolver.h"
 
@@ -38,10 +42,33 @@ enum class Feed {
 // "algorithm", or "" when the comment says nothing comparable.
 std::string_view reason_kind(std::string_view comment);
 
+// What the harness knows about one DKIM-Signature field without either verifier.
+struct SignatureFacts {
+  // bh= against the body hash of the test signer (dkim_test_support.h: RFC 6376 §3.4.3 and
+  // §3.4.4 taken literally: lines end at CRLF only, so a bare CR or LF is line content; a
+  // missing final CRLF is supplied); unset when c=, a=, l= or bh= cannot be read or l=
+  // exceeds the canonical body.
+  std::optional<bool> body_hash_matches;
+  std::vector<std::string> key_records;  // TXT at s=._domainkey.d= (none on any DNS error)
+  dkim::TagList tags;                    // the signature's tags (dkim/tag_list.h)
+};
+
+struct MessageFacts {
+  bool body_has_bare_cr = false;           // a CR not followed by LF
+  bool body_has_bare_lf = false;           // an LF not preceded by CR
+  bool body_ends_without_crlf = false;     // a non-empty body whose last bytes are not CRLF
+  std::vector<SignatureFacts> signatures;  // per DKIM-Signature field, in header order
+};
+
+// Finds the facts of a message (the key records through `zone`).
+MessageFacts gather_facts(dns::Resolver& zone, const std::vector<std::string>& fields,
+                          std::string_view body);
+
 struct AllowedDifference {
   std::string_view name;    // short identifier, counted and printed
   std::string_view reason;  // the RFC reason our behaviour is the right one
-  bool (*applies)(const dkim::SignatureResult& ours, const dkim::SignatureResult& reference);
+  bool (*applies)(const dkim::SignatureResult& ours, const dkim::SignatureResult& reference,
+                  const SignatureFacts& signature, const MessageFacts& message);
 };
 const std::vector<AllowedDifference>& allowed_differences();
 
@@ -54,20 +81,19 @@ struct Comparison {
 // One line describing a result, for failure messages.
 std::string describe(const dkim::SignatureResult& result);
 
-// Compares `ours` with `reference`, adding to `comparison`; `label` names the case in the
-// disagreement texts. Returns true when they agree (allowed differences included).
-bool compare(const std::vector<dkim::SignatureResult>& ours,
-             const std::vector<dkim::SignatureResult>& reference, std::string_view label,
-             Comparison& comparison);
-
 struct BothResults {
   std::vector<dkim::SignatureResult> ours;
   std::vector<dkim::SignatureResult> reference;
+  MessageFacts facts;
 };
 
+// Compares both results of `both`, adding to `comparison`; `label` names the case in the
+// disagreement texts. Returns true when they agree (allowed differences included).
+bool compare(const BothResults& both, std::string_view label, Comparison& comparison);
+
 // Verifies `fields` (whole header fields, folds as CRLF+WSP, no final CRLF) and `body` with
-// both verifiers, each with its own library over `zone` and `options`. The body goes in
-// chunks whose sizes cycle through `chunks` (empty: in one piece).
+// both verifiers, each with its own library over `zone` and `options`, and gathers the
+// facts. The body goes in chunks whose sizes cycle through `chunks` (empty: in one piece).
 BothResults verify_both(dns::Resolver& zone, const dkim::VerifierOptions& options,
                         const std::vector<std::string>& fields, std::string_view body, Feed feed,
                         const std::vector<std::size_t>& chunks);
