@@ -18,14 +18,15 @@
 //   send them (milter_*_macros): j {daemon_name} {daemon_addr} v _ at connect; {mail_addr}
 //   {mail_host} {mailer} at MAIL; i {rcpt_addr} {rcpt_host} {rcpt_mailer} at RCPT; i at DATA,
 //   before each header, at end of headers, before each body chunk and at end of message; also
-//   for a stage the filter turned off (milter8_event() sends them first); undefined ones such
-//   as {auth_authen} without SMTP AUTH are left out, as Postfix does; a filter's own macro
-//   list from the negotiation restricts them. Header values keep their leading space only for
-//   a filter that asked for SMFIP_HDR_LEADSPC (else one space is eaten, as Postfix does);
-//   cleanup's own Received: heads the header list and is never shown to a filter (insert
-//   positions count it, change positions do not); folded header lines are joined with a bare
-//   LF, as Postfix keeps them; the body goes with CRLF line ends in chunks of 65535 octets
-//   (MILTER_CHUNK_SIZE).
+//   for an envelope stage the filter turned off (milter8_event() sends them first; content
+//   stages it turned off get none); undefined ones such as {auth_authen} without SMTP AUTH
+//   are left out, as Postfix does; a filter's own macro list from the negotiation restricts
+//   them. Header values keep their leading space only for a filter that asked for
+//   SMFIP_HDR_LEADSPC (else one space is eaten, as Postfix does); cleanup's own Received:
+//   heads the header list and is never shown to a filter (insert positions count it, change
+//   positions do not); folded header lines are joined with a bare LF, as Postfix keeps them;
+//   the body goes with CRLF line ends in chunks of 65535 octets (MILTER_CHUNK_SIZE), each
+//   copied once, from the shared message into the socket's buffer.
 //   A new connection per message (negotiate, connect, HELO, MAIL, RCPT, DATA, headers, end of
 //   headers, body, end of message, QUIT), as Postfix's smtpd and cleanup do with default
 //   settings. For a chain: each envelope stage goes to milter 1, then milter 2; at end of DATA
@@ -224,9 +225,10 @@ enum class Await { kNothing, kNegotiation, kContinue, kBodyChunk, kVerdict };
 
 struct Step {
   int filter = 0;
-  std::string packet;
+  std::string packet;  // a whole packet; for a body chunk only its length and command
   Await await = Await::kNothing;
   char command = 0;
+  std::string_view payload;  // a body chunk, in the shared message (copied once, when sent)
 };
 
 struct Target {
@@ -319,8 +321,11 @@ class Conversation {
       put32(data, kVersion);
       put32(data, kOfferedActions);
       put32(data, kOfferedProtocol);
-      steps_.push_back({static_cast<int>(i), milter_packet(test_support::kCmdOptneg, data),
-                        Await::kNegotiation, test_support::kCmdOptneg});
+      steps_.push_back({static_cast<int>(i),
+                        milter_packet(test_support::kCmdOptneg, data),
+                        Await::kNegotiation,
+                        test_support::kCmdOptneg,
+                        {}});
     }
     phase_ = Phase::kNegotiate;
     run();
@@ -371,8 +376,11 @@ class Conversation {
       data += nul(value);
     }
     if (data.size() > 1)
-      steps_.push_back({index, milter_packet(test_support::kCmdMacro, data), Await::kNothing,
-                        test_support::kCmdMacro});
+      steps_.push_back({index,
+                        milter_packet(test_support::kCmdMacro, data),
+                        Await::kNothing,
+                        test_support::kCmdMacro,
+                        {}});
   }
 
   // A stage the filter may have turned off (`no`) or marked no-reply (`no_reply`).
@@ -380,8 +388,11 @@ class Conversation {
                    std::uint32_t no_reply, Await await = Await::kContinue) {
     const std::uint32_t protocol = filters_[static_cast<std::size_t>(index)]->protocol;
     if (no != 0 && (protocol & no)) return;
-    steps_.push_back({index, milter_packet(command, data),
-                      (protocol & no_reply) ? Await::kNothing : await, command});
+    steps_.push_back({index,
+                      milter_packet(command, data),
+                      (protocol & no_reply) ? Await::kNothing : await,
+                      command,
+                      {}});
   }
 
   void queue_envelope() {
@@ -421,21 +432,32 @@ class Conversation {
       if (!(protocol & kHeaderLeadingSpace) && !text.empty() && text.front() == ' ')
         text.remove_prefix(1);
       // Postfix sends the end-of-header macros before every header, the end-of-data ones before
-      // every body chunk (milter8_event()).
-      queue_macros(index, kMacroEoh, test_support::kCmdHeader);
+      // every body chunk (milter8_event()); content stages a filter turned off are not even
+      // visited (milter8_message()), so they get no macros either.
+      if (!(protocol & kNoHeaders)) queue_macros(index, kMacroEoh, test_support::kCmdHeader);
       queue_stage(index, test_support::kCmdHeader, nul(headers_[i].name) + nul(text), kNoHeaders,
                   kNrHeader);
     }
-    queue_macros(index, kMacroEoh, test_support::kCmdEoh);
+    if (!(protocol & kNoEoh)) queue_macros(index, kMacroEoh, test_support::kCmdEoh);
     queue_stage(index, test_support::kCmdEoh, "", kNoEoh, kNrEoh);
     for (std::size_t at = 0; at < message_.body.size(); at += test_support::kBodyChunk) {
+      if (protocol & kNoBody) break;
       queue_macros(index, kMacroEom, test_support::kCmdBody);
-      queue_stage(index, test_support::kCmdBody, message_.body.substr(at, test_support::kBodyChunk),
-                  kNoBody, kNrBody, Await::kBodyChunk);
+      const std::string_view chunk =
+          std::string_view(message_.body).substr(at, test_support::kBodyChunk);
+      std::string header;
+      put32(header, static_cast<std::uint32_t>(chunk.size() + 1));
+      header.push_back(test_support::kCmdBody);
+      steps_.push_back({index, std::move(header),
+                        (protocol & kNrBody) ? Await::kNothing : Await::kBodyChunk,
+                        test_support::kCmdBody, chunk});
     }
     queue_macros(index, kMacroEom, test_support::kCmdEom);
-    steps_.push_back(
-        {index, milter_packet(test_support::kCmdEom, ""), Await::kVerdict, test_support::kCmdEom});
+    steps_.push_back({index,
+                      milter_packet(test_support::kCmdEom, ""),
+                      Await::kVerdict,
+                      test_support::kCmdEom,
+                      {}});
   }
 
   // Applies filter `index`'s header edits to the content the next filter sees (cleanup).
@@ -526,6 +548,7 @@ class Conversation {
   void send(const Step& step) {
     Filter& filter = *filters_[static_cast<std::size_t>(step.filter)];
     filter.out += step.packet;
+    filter.out += step.payload;
     flush(filter);
   }
 
