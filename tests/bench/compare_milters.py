@@ -451,6 +451,16 @@ def table(results, rss, args, elapsed):
                          if len(r["sizes"]) > index])
             parts.append(f"{label} {ms:.2f} ms ({1e3 / ms:.0f} msg/s)")
         lines.append(f"  {LABELS[target]}: " + ", ".join(parts))
+    lines.append(f"End of message by size at c={high} (p50 / p99, ms):")
+    for target, by_c in results.items():
+        runs = by_c[high]
+        parts = []
+        for index in range(len(runs[0]["sizes"]) if runs else 0):
+            octets = runs[0]["sizes"][index]["octets"]
+            p50 = median([r["sizes"][index]["eom_p50_ms"] for r in runs])
+            p99 = median([r["sizes"][index]["eom_p99_ms"] for r in runs])
+            parts.append(f"{octets / 1024:.0f} KiB {p50:.1f} / {p99:.1f}")
+        lines.append(f"  {LABELS[target]}: " + ", ".join(parts))
     if "authmilter" in results:
         for other in ("chain", "null"):
             if other in results:
@@ -523,7 +533,7 @@ def main():
         parser.error("--concurrency: 1..256")
     quick = args.quick
     args.rounds = args.rounds or (2 if quick else 5)
-    args.seconds = args.seconds or (2.0 if quick else 6.0)
+    args.seconds = args.seconds or (2.0 if quick else 8.0)
     args.warmup = args.warmup or (1.0 if quick else 3.0)
     args.budget = args.budget or (60.0 if quick else 500.0)
     if args.rounds < 1 or args.rounds > 50 or args.seconds > 120:
