@@ -224,6 +224,7 @@ class Bench:
         self.pids = {}      # target -> daemon pids (for CPU time)
         self.sockets = {}   # target -> loadgen --target value
         self.expect = {}    # target -> loadgen --expect arguments
+        self.failed = False  # a failed run keeps the temp dir for its logs
 
     # ---- start-up ----
 
@@ -329,6 +330,25 @@ class Bench:
 
     # ---- runs ----
 
+    LOGS = {"null": ["null.log"], "chain": ["opendkim.log", "opendmarc.log"],
+            "authmilter": ["authmilter.log"]}
+
+    def log_tails(self, target, lines=8):
+        """The last lines of the target's logs and whether its processes still run."""
+        text = ""
+        for name, proc in self.procs.started:
+            if proc.poll() is not None and name != "perf":
+                text += f"{name} (pid {proc.pid}) has exited with status {proc.returncode}\n"
+        for name in self.LOGS.get(target, []) + ["nsd.log"]:
+            try:
+                with open(f"{self.work}/{name}", encoding="utf-8", errors="replace") as f:
+                    tail = f.readlines()[-lines:]
+            except OSError:
+                continue
+            if tail:
+                text += f"--- {name}:\n" + "".join(tail)
+        return text
+
     def load(self, target, concurrency, seconds, show_edits=False):
         argv = [self.bin["loadgen"], "--target", self.sockets[target],
                 "--concurrency", str(concurrency), "--seconds", str(seconds)] + self.expect[target]
@@ -338,8 +358,9 @@ class Bench:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120,
                               preexec_fn=die_with_parent)
         if done.returncode != 0:
-            raise SystemExit(f"{target} at c={concurrency}: {done.stderr.strip()}\n"
-                             f"(logs in {self.work})")
+            self.failed = True
+            raise SystemExit(f"{target} at c={concurrency}: {done.stderr.strip()}\n" +
+                             self.log_tails(target) + f"(configs and logs kept in {self.work})")
         if show_edits and done.stderr:
             log(f"{target}: what the first message got\n{done.stderr.rstrip()}")
         result = json.loads(done.stdout)
@@ -410,7 +431,7 @@ class Bench:
 
     def close(self):
         self.procs.stop_all()
-        if self.args.keep:
+        if self.args.keep or self.failed:
             log(f"kept {self.work}")
         else:
             shutil.rmtree(self.work, ignore_errors=True)
@@ -551,6 +572,9 @@ def main():
     signal.signal(signal.SIGINT, stop)
     try:
         bench.run()
+    except BaseException:
+        bench.failed = True  # keep the configs and logs
+        raise
     finally:
         bench.close()
 
