@@ -4,6 +4,7 @@
     tests/bench/compare_milters.py --build-dir BUILD [--quick] [--targets null,chain,authmilter]
                                    [--rounds N] [--seconds S] [--concurrency 1,4,16]
                                    [--perf] [--out DIR] [--keep] [--null-no-reply]
+                                   [--chain-reads-dkim]
 
 What (docs/PERFORMANCE.md, "Side by side with OpenDKIM->OpenDMARC and a do-nothing filter"):
   builds nothing; takes a build tree configured with -DAUTHMILTER_BENCH=ON in which authmilter,
@@ -308,6 +309,8 @@ class Bench:
         self.pids["chain"] = [dkim.pid, dmarc.pid]
         self.sockets["chain"] = f"unix:{self.work}/opendkim.sock,unix:{self.work}/opendmarc.sock"
         self.expect["chain"] = ["--expect", "1:dkim=pass", "--expect", "2:dmarc=pass"]
+        if self.args.chain_reads_dkim:
+            self.expect["chain"].append("--visible-inserts")
 
     def start_authmilter(self):
         path = f"{self.work}/authmilter.sock"
@@ -543,6 +546,10 @@ def main():
                         help="perf record -g on authmilter during one run at the top concurrency")
     parser.add_argument("--out", help="results.json and the perf report (default BUILD/compare_milters)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
+    parser.add_argument("--chain-reads-dkim", action="store_true",
+                        help="OpenDMARC sees OpenDKIM's Authentication-Results (not what Postfix "
+                             "does with Debian's OpenDKIM, which inserts it above Postfix's "
+                             "hidden Received:)")
     parser.add_argument("--null-no-reply", action="store_true",
                         help="the do-nothing filter asks for every no-reply step (SMFIP_NR_*)")
     args = parser.parse_args()

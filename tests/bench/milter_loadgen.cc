@@ -6,9 +6,12 @@
 //       as a zone file wants them: "..." "..." on one line.
 //   authmilter_milter_loadgen --target SOCKET[,SOCKET2] [--expect N:TEXT]... [--concurrency C]
 //                             [--messages N] [--seconds S] [--sizes 4096,20480,...]
-//                             [--show-edits]
+//                             [--show-edits] [--visible-inserts]
 //       SOCKET is unix:/path or inet:PORT@127.0.0.1. Prints one JSON object with the figures;
 //       --show-edits also prints the first message's end-of-message edits per filter (stderr).
+//       --visible-inserts: a header a filter inserts at index 0 goes below cleanup's own
+//       Received: instead of above it, so the next filter sees it (what upstream OpenDKIM's
+//       index 1 gives; Debian's OpenDKIM inserts at 0, and Postfix hides that header).
 //
 // What: plays Postfix 3.7 towards one milter or a chain of two. Protocol version 6; it offers
 //   every action and every protocol bit Postfix offers (the SMFIP_NO* steps, the SMFIP_NR_*
@@ -234,6 +237,7 @@ struct Step {
 struct Target {
   std::vector<std::string> sockets;
   std::vector<std::pair<int, std::string>> expect;  // filter index, A-R substring
+  bool visible_inserts = false;  // a header inserted at the top goes below cleanup's Received:
 };
 
 int open_socket(const std::string& spec) {
@@ -484,8 +488,11 @@ class Conversation {
       if (change.command == test_support::kReplyAddHeader) {
         headers_.push_back({name, value, false});
       } else if (change.command == test_support::kReplyInsHeader) {
-        // Relative to the message as delivered, cleanup's own Received: included.
-        const std::size_t where = std::min<std::size_t>(position, headers_.size());
+        // Relative to the message as delivered, cleanup's own Received: included; with
+        // --visible-inserts never above it (as upstream OpenDKIM's index 1 lands).
+        const std::size_t wanted =
+            target_.visible_inserts ? std::max<std::size_t>(position, 1) : std::size_t{position};
+        const std::size_t where = std::min<std::size_t>(wanted, headers_.size());
         headers_.insert(headers_.begin() + static_cast<std::ptrdiff_t>(where),
                         {name, value, false});
       } else {
@@ -890,6 +897,8 @@ int main(int argc, char** argv) {
         options.messages = std::stol(value());
       } else if (arg == "--seconds") {
         options.seconds = std::stod(value());
+      } else if (arg == "--visible-inserts") {
+        options.target.visible_inserts = true;
       } else if (arg == "--show-edits") {
         options.show_edits = true;
       } else if (arg == "--sizes") {
