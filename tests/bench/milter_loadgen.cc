@@ -276,10 +276,11 @@ int open_socket(const std::string& spec) {
   return fd;
 }
 
-std::string describe(const Reply& reply) {
+// A reply as text (NULs shown as '|'), at most `limit` octets of its data.
+std::string describe(const Reply& reply, std::size_t limit = 400) {
   std::string text(1, reply.command);
   std::string data;
-  for (char c : reply.data.substr(0, 200)) data.push_back(c == '\0' ? '|' : c);
+  for (char c : reply.data.substr(0, limit)) data.push_back(c == '\0' ? '|' : c);
   return "'" + text + "' " + data;
 }
 
@@ -522,7 +523,7 @@ class Conversation {
     std::snprintf(hex, sizeof hex, "%06x", filter.protocol);
     text += hex;
     text += ", end of message edits:";
-    for (const Reply& change : filter.eom_changes) text += "\n  " + describe(change);
+    for (const Reply& change : filter.eom_changes) text += "\n  " + describe(change, 4096);
     std::fprintf(stderr, "%s\n", text.c_str());
   }
 
