@@ -371,6 +371,28 @@ class Bench:
                                     max(result["messages"], 1))
         return result
 
+    def profile(self, concurrency, seconds):
+        """`perf record -g` on authmilter during one extra run (not in the table, since
+        sampling slows it), then `perf report --stdio` into OUT/perf-report.txt."""
+        data = f"{self.args.out}/perf.data"
+        perf = subprocess.Popen(["perf", "record", "-g", "-o", data, "-p",
+                                 str(self.authmilter_pid)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                preexec_fn=die_with_parent)
+        self.procs.started.append(("perf", perf))
+        try:
+            time.sleep(0.5)  # perf attaches
+            result = self.load("authmilter", concurrency, seconds)
+        finally:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=60)
+        log(f"profiled run c={concurrency}: {result['msg_per_s']:.1f} msg/s, "
+            f"CPU {result['cpu_ms_per_msg']:.2f} ms/msg")
+        with open(f"{self.args.out}/perf-report.txt", "w", encoding="utf-8") as report:
+            subprocess.run(["perf", "report", "--stdio", "--no-children", "-i", data],
+                           stdout=report, stderr=subprocess.DEVNULL, timeout=300)
+        log(f"perf report: {self.args.out}/perf-report.txt (perf.data beside it)")
+
     def run(self):
         args = self.args
         started = time.monotonic()
@@ -387,7 +409,6 @@ class Bench:
         if "authmilter" in targets:
             rss["after warm-up"] = rss_kib(self.authmilter_pid)
         results = {t: {c: [] for c in args.concurrency} for t in targets}
-        perf_done = not args.perf
         for round_index in range(args.rounds):
             if round_index and time.monotonic() - started > args.budget:
                 log(f"budget of {args.budget} s used: stopping after {round_index} rounds")
@@ -395,22 +416,7 @@ class Bench:
             for c_index, concurrency in enumerate(args.concurrency):
                 shift = (round_index + c_index) % len(targets)
                 for target in targets[shift:] + targets[:shift]:
-                    perf = None
-                    if (not perf_done and target == "authmilter" and
-                            concurrency == max(args.concurrency)):
-                        perf = subprocess.Popen(
-                            ["perf", "record", "-g", "-o", f"{args.out}/perf.data", "-p",
-                             str(self.authmilter_pid)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=die_with_parent)
-                        self.procs.started.append(("perf", perf))
-                    try:
-                        result = self.load(target, concurrency, args.seconds)
-                    finally:
-                        if perf is not None:
-                            perf.send_signal(signal.SIGINT)
-                            perf.wait(timeout=60)
-                            perf_done = True
+                    result = self.load(target, concurrency, args.seconds)
                     results[target][concurrency].append(result)
                     log(f"round {round_index + 1} c={concurrency:<2} {target:<10} "
                         f"{result['msg_per_s']:8.1f} msg/s  p99 {result['total_p99_ms']:7.1f} ms  "
@@ -421,12 +427,8 @@ class Bench:
                 rss[f"round {round_index + 1}"] = rss_kib(self.authmilter_pid)
         if "authmilter" in targets:
             rss["end"] = rss_kib(self.authmilter_pid)
-        if args.perf and perf_done and os.path.exists(f"{args.out}/perf.data"):
-            with open(f"{args.out}/perf-report.txt", "w", encoding="utf-8") as report:
-                subprocess.run(["perf", "report", "--stdio", "--no-children", "-i",
-                                f"{args.out}/perf.data"], stdout=report,
-                               stderr=subprocess.DEVNULL, timeout=300)
-            log(f"perf report: {args.out}/perf-report.txt")
+        if args.perf and "authmilter" in targets:
+            self.profile(max(args.concurrency), args.seconds)
         with open(f"{args.out}/results.json", "w", encoding="utf-8") as out:
             json.dump({"results": {t: {str(c): r for c, r in v.items()}
                                    for t, v in results.items()}, "rss_kib": rss}, out, indent=1)
@@ -543,7 +545,8 @@ def main():
     parser.add_argument("--warmup", type=float)
     parser.add_argument("--budget", type=float, help="no new round after this many seconds")
     parser.add_argument("--perf", action="store_true",
-                        help="perf record -g on authmilter during one run at the top concurrency")
+                        help="perf record -g on authmilter during one extra run at the top "
+                             "concurrency, after the rounds")
     parser.add_argument("--out", help="results.json and the perf report (default BUILD/compare_milters)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
     parser.add_argument("--chain-reads-dkim", action="store_true",
