@@ -2,7 +2,12 @@
 
 #include <openssl/evp.h>
 
+#include <cstring>
 #include <stdexcept>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "authmilter/util/ascii.h"
 
@@ -129,91 +134,199 @@ std::string signed_header_data(std::span<const mail::HeaderField> headers, std::
   return data;
 }
 
-BodyHasher::BodyHasher(Canonicalization canon) : canon_(canon), ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("OpenSSL: cannot set up SHA-256");
+BodyHasher::BodyHasher(Canonicalization canon, const EVP_MD* digest, std::uint64_t limit)
+    : canon_(canon), md_(digest), limit_(limit), ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || md_ == nullptr || EVP_DigestInit_ex(ctx_.get(), md_, nullptr) != 1) {
+    throw std::runtime_error("OpenSSL: cannot set up the body digest");
   }
 }
 
-void BodyHasher::flush() {
-  if (used_ == 0) return;
-  EVP_DigestUpdate(ctx_.get(), buffer_.data(), used_);
-  length_ += used_;
-  used_ = 0;
+void BodyHasher::out(const char* data, std::size_t size) {
+  if (size == 0 || length_ >= limit_) return;
+  const std::uint64_t room = limit_ - length_;
+  const std::size_t take = room < size ? static_cast<std::size_t>(room) : size;
+  EVP_DigestUpdate(ctx_.get(), data, take);
+  length_ += take;
 }
 
-void BodyHasher::content(char c) {
-  if (!line_has_content_) {
-    for (; held_empty_lines_ > 0; --held_empty_lines_) {
-      emit('\r');
-      emit('\n');
-    }
-    line_has_content_ = true;
-    any_output_ = true;
+void BodyHasher::out_line_ends(std::size_t count) {
+  // Held line ends come from a static block: a million empty lines cost a few updates.
+  static constexpr std::string_view kCrlfs =
+      "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+      "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
+  constexpr std::size_t kPerBlock = kCrlfs.size() / 2;
+  while (count > 0 && length_ < limit_) {
+    const std::size_t n = count < kPerBlock ? count : kPerBlock;
+    out(kCrlfs.data(), 2 * n);
+    count -= n;
   }
-  emit(c);
 }
 
-void BodyHasher::end_line() {
-  if (line_has_content_) {
-    emit('\r');
-    emit('\n');
-  } else {
-    ++held_empty_lines_;  // dropped if nothing follows (trailing empty lines)
+void BodyHasher::release_held() {
+  // Only called while the run holds no confirmed bytes, so these come first in the output;
+  // the run's own tentative CRLFs are the same bytes, their order does not matter.
+  out_line_ends(static_cast<std::size_t>(held_line_ends_));
+  held_line_ends_ = 0;
+  if (pending_wsp_) {
+    out(" ", 1);
+    pending_wsp_ = false;
   }
-  line_has_content_ = false;
-  pending_wsp_ = false;
 }
 
-void BodyHasher::byte(char c) {
-  if (canon_ == Canonicalization::kRelaxed) {
-    if (is_wsp(c)) {
-      pending_wsp_ = true;  // written only when the line goes on
-      return;
-    }
-    if (pending_wsp_) {
-      pending_wsp_ = false;
-      content(' ');
-    }
-  }
-  content(c);
+void BodyHasher::flush_run(const char* data, std::size_t cur) {
+  out(data + run_begin_, confirmed_ - run_begin_);
+  held_line_ends_ += (cur - confirmed_) / 2;
+  run_begin_ = confirmed_ = cur;
 }
 
 void BodyHasher::update(std::string_view chunk) {
-  if (finished_) return;
-  for (char c : chunk) {
-    if (pending_cr_) {
-      pending_cr_ = false;
-      if (c == '\n') {
-        end_line();
-        continue;
-      }
-      byte('\r');  // a bare CR is line content
-    }
-    if (c == '\r') {
-      pending_cr_ = true;
-    } else if (c == '\n') {
-      end_line();  // bare LF: a line end, as Postfix's milter protocol may hand it over
+  if (finished_ || chunk.empty() || length_ >= limit_) return;
+  const char* data = chunk.data();
+  const std::size_t size = chunk.size();
+  std::size_t pos = 0;
+  if (pending_cr_) {
+    pending_cr_ = false;
+    if (data[0] == '\n') {
+      pending_wsp_ = false;  // WSP before a line end is dropped
+      ++held_line_ends_;
+      pos = 1;
     } else {
-      byte(c);
+      release_held();
+      out("\r", 1);  // a bare CR is line content
+      any_content_ = true;
     }
   }
+  if (pending_wsp_) {
+    // WSP continuing the last chunk's run belongs to the one SP already owed.
+    while (pos < size && is_wsp(data[pos])) ++pos;
+  }
+  run_begin_ = confirmed_ = pos;
+  if (canon_ == Canonicalization::kSimple) {
+    update_simple(data, size, pos);
+  } else {
+    update_relaxed(data, size, pos);
+  }
+}
+
+void BodyHasher::update_simple(const char* data, std::size_t size, std::size_t cur) {
+  while (cur < size) {
+    const void* found = std::memchr(data + cur, '\n', size - cur);
+    if (found == nullptr) {
+      std::size_t end = size;
+      if (data[size - 1] == '\r') {
+        end = size - 1;  // CRLF split by the chunk boundary, or a bare CR: the next chunk says
+        pending_cr_ = true;
+      }
+      if (end > cur) confirm(end);
+      cur = end;
+      break;
+    }
+    const std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(found) - data);
+    const bool crlf = lf > cur && data[lf - 1] == '\r';
+    const std::size_t content_end = crlf ? lf - 1 : lf;
+    if (content_end > cur) confirm(content_end);
+    if (crlf) {
+      cur = lf + 1;  // a tentative CRLF, output as it is if content follows
+    } else {
+      flush_run(data, lf);  // bare LF: becomes a held CRLF
+      ++held_line_ends_;
+      cur = run_begin_ = confirmed_ = lf + 1;
+    }
+  }
+  flush_run(data, cur);
+}
+
+namespace {
+
+// The next byte relaxed canonicalization must look at: a control byte (CR, LF, HTAB, and
+// conservatively the rest), or an SP followed by a byte <= SP or by the end of the chunk.
+// Any other byte is output as it is.
+std::size_t next_relaxed_special(const char* data, std::size_t pos, std::size_t size) {
+#if defined(__SSE2__)
+  const __m128i k1f = _mm_set1_epi8(0x1f);
+  const __m128i k20 = _mm_set1_epi8(0x20);
+  while (pos + 17 <= size) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + pos));
+    const __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + pos + 1));
+    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, k1f), v);
+    const __m128i space = _mm_cmpeq_epi8(v, k20);
+    const __m128i next_low = _mm_cmpeq_epi8(_mm_min_epu8(next, k20), next);
+    const int mask = _mm_movemask_epi8(_mm_or_si128(control, _mm_and_si128(space, next_low)));
+    if (mask != 0)
+      return pos + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    pos += 16;
+  }
+#endif
+  for (; pos < size; ++pos) {
+    const auto c = static_cast<unsigned char>(data[pos]);
+    if (c < 0x20) return pos;
+    if (c == 0x20 && (pos + 1 == size || static_cast<unsigned char>(data[pos + 1]) <= 0x20)) {
+      return pos;
+    }
+  }
+  return size;
+}
+
+}  // namespace
+
+void BodyHasher::update_relaxed(const char* data, std::size_t size, std::size_t cur) {
+  while (cur < size) {
+    const std::size_t special = next_relaxed_special(data, cur, size);
+    if (special > cur) {
+      confirm(special);
+      cur = special;
+    }
+    if (special == size) break;
+    const char c = data[special];
+    if (c == '\n') {  // bare LF
+      flush_run(data, special);
+      pending_wsp_ = false;
+      ++held_line_ends_;
+      cur = run_begin_ = confirmed_ = special + 1;
+    } else if (c == '\r') {
+      if (special + 1 == size) {
+        pending_cr_ = true;  // decided by the next chunk
+        break;
+      }
+      if (data[special + 1] == '\n') {
+        pending_wsp_ = false;  // WSP before a line end is dropped
+        cur = special + 2;     // tentative CRLF
+      } else {
+        confirm(special + 1);  // bare CR: content
+        cur = special + 1;
+      }
+    } else if (is_wsp(c)) {
+      std::size_t end = special;
+      while (end < size && is_wsp(data[end])) ++end;
+      const bool content_follows = end<size&& static_cast<unsigned char>(data[end])> 0x20;
+      if (c == ' ' && end == special + 1 && content_follows) {
+        confirm(end);  // one SP before content: output as it is
+        cur = end;
+      } else {
+        // Owed as one SP if content follows on this line, dropped at a line end.
+        flush_run(data, special);
+        pending_wsp_ = true;
+        cur = run_begin_ = confirmed_ = end;
+      }
+    } else {
+      confirm(special + 1);  // another control byte: content
+      cur = special + 1;
+    }
+  }
+  flush_run(data, cur);
 }
 
 const std::string& BodyHasher::finish() {
   if (finished_) return digest_;
   if (pending_cr_) {
     pending_cr_ = false;
-    byte('\r');
+    release_held();
+    out("\r", 1);
+    any_content_ = true;
   }
-  if (line_has_content_) {
-    emit('\r');
-    emit('\n');
-  } else if (canon_ == Canonicalization::kSimple && !any_output_) {
-    emit('\r');  // RFC 6376 §3.4.3: an empty body is one CRLF
-    emit('\n');
+  if (any_content_ || canon_ == Canonicalization::kSimple) {
+    out("\r\n", 2);  // the last line's end; RFC 6376 §3.4.3: an empty body is one CRLF
   }
-  flush();
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   EVP_DigestFinal_ex(ctx_.get(), md, &md_len);

@@ -1,67 +1,99 @@
 #include "authmilter/dkim/verifier.h"
 
 #include <algorithm>
-#include <stdexcept>
+#include <ctime>
+#include <limits>
+#include <optional>
 #include <utility>
 
+#include "authmilter/dkim/canonicalize.h"
+#include "authmilter/dkim/signature_engine.h"
 #include "authmilter/dkim/tag_list.h"
 #include "authmilter/util/ascii.h"
-#include "key_lookup.h"
 
 namespace authmilter::dkim {
 namespace {
 
-struct LibDeleter {
-  void operator()(DKIM_LIB* lib) const { dkim_close(lib); }
-};
-struct DkimDeleter {
-  void operator()(DKIM* dkim) const { dkim_free(dkim); }
-};
-using LibHandle = std::unique_ptr<DKIM_LIB, LibDeleter>;
-using DkimHandle = std::unique_ptr<DKIM, DkimDeleter>;
-
 constexpr std::string_view kSignatureField = "DKIM-Signature";
+// Allowed clock difference for t= and x= (the 300 s libopendkim allows too).
+constexpr std::int64_t kClockDrift = 300;
+// RFC 6376 §3.5: l=, t= and x= have at most 76 and 12 digits; more is refused as malformed.
+constexpr std::size_t kMaxLengthDigits = 76;
+constexpr std::size_t kMaxTimeDigits = 12;
 
 bool is_base64(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
          c == '/' || c == '=';
 }
 
-// libopendkim's messages are short ASCII; keep them printable for the header comment.
-std::string printable(const char* text) {
+bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (is_wsp(text.front()) || text.front() == '\r' || text.front() == '\n'))
+    text.remove_prefix(1);
+  while (!text.empty() && (is_wsp(text.back()) || text.back() == '\r' || text.back() == '\n'))
+    text.remove_suffix(1);
+  return text;
+}
+
+// A colon-separated list (h=, q=) containing `item` (case-insensitive, WSP ignored).
+bool list_has(std::string_view list, std::string_view item) {
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t end = list.find(':', start);
+    if (end == std::string_view::npos) end = list.size();
+    if (util::iequals_ascii(trim(list.substr(start, end - start)), item)) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// Decimal digits only, at most `max_digits`; values past 2^64 saturate (an l= that large
+// exceeds any body, a time that large is far in the future).
+std::optional<std::uint64_t> parse_decimal(std::string_view text, std::size_t max_digits) {
+  if (text.empty() || text.size() > max_digits) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) {
+      value = std::numeric_limits<std::uint64_t>::max();
+    } else {
+      value = value * 10 + digit;
+    }
+  }
+  return value;
+}
+
+// dkim-quoted-printable (RFC 6376 §2.11), as i= may be written: "=40" for '@'.
+std::string decode_quoted_printable(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
   std::string out;
-  if (text == nullptr) return out;
-  for (const char* p = text; *p != '\0' && out.size() < 200; ++p) {
-    unsigned char c = static_cast<unsigned char>(*p);
-    out.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '=' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
+        hex(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
   }
   return out;
 }
 
-// The key-record problems libopendkim reports per signature, in words for the A-R comment.
-std::string key_problem(int error) {
-  switch (error) {
-    case DKIM_SIGERROR_DNSSYNTAX:
-      return "key record syntax error";
-    case DKIM_SIGERROR_KEYDECODE:
-      return "key could not be decoded";
-    case DKIM_SIGERROR_KEYVERSION:
-      return "unknown key version";
-    case DKIM_SIGERROR_KEYUNKNOWNHASH:
-      return "key h= names an unknown hash";
-    case DKIM_SIGERROR_KEYHASHMISMATCH:
-      return "key h= does not allow the signature's hash";
-    case DKIM_SIGERROR_NOTEMAILKEY:
-      return "key s= does not allow email";
-    case DKIM_SIGERROR_KEYTYPEMISSING:
-      return "key type missing";
-    case DKIM_SIGERROR_KEYTYPEUNKNOWN:
-      return "unknown key type";
-    case DKIM_SIGERROR_MULTIREPLY:
-      return "several key records";
-    default:
-      return {};
-  }
+// i= domain equal to d= or a subdomain of it (RFC 6376 §3.5 "i=").
+bool within(std::string_view identity_domain, std::string_view domain) {
+  if (util::iequals_ascii(identity_domain, domain)) return true;
+  return identity_domain.size() > domain.size() + 1 &&
+         identity_domain[identity_domain.size() - domain.size() - 1] == '.' &&
+         util::iequals_ascii(identity_domain.substr(identity_domain.size() - domain.size()),
+                             domain);
 }
 
 }  // namespace
@@ -71,266 +103,233 @@ std::string key_problem(int error) {
 struct Library::Impl {
   dns::Resolver& resolver;
   VerifierOptions options;
-  detail::HookService service;
-  LibHandle lib;
-  bool ed25519 = false;
 
   Impl(dns::Resolver& r, VerifierOptions o) : resolver(r), options(o) {
     options.max_signatures = std::min(options.max_signatures, kMaxSignatureFields);
-    service.resolver = &resolver;
-    lib.reset(dkim_init(nullptr, nullptr));
-    if (!lib) throw std::runtime_error("dkim_init failed");
-    // FIXCRLF: milter header folds may be bare LF, and RFC 6376 §3.4.3 supplies a missing
-    //   final CRLF where libopendkim would otherwise refuse the whole message.
-    // BADSIGHANDLES: otherwise an unparsable From: makes libopendkim drop every signature;
-    //   the malformed signatures it then keeps are ignored by our prescreen.
-    // DELAYSIGPROC: keys are fetched at end of message, after our own lookups (started at
-    //   end of headers) had the body's streaming time to complete; by default libopendkim
-    //   would block in dkim_eoh.
-    std::uint32_t flags =
-        DKIM_LIBFLAGS_FIXCRLF | DKIM_LIBFLAGS_BADSIGHANDLES | DKIM_LIBFLAGS_DELAYSIGPROC;
-    if (dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags) !=
-        DKIM_STAT_OK) {
-      throw std::runtime_error("dkim_options(FLAGS) failed");
-    }
-    unsigned int bits = options.min_key_bits;
-    if (dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &bits, sizeof bits) !=
-        DKIM_STAT_OK) {
-      throw std::runtime_error("dkim_options(MINKEYBITS) failed");
-    }
-    if (dkim_set_prescreen(lib.get(), &Library::Impl::prescreen) != DKIM_STAT_OK) {
-      throw std::runtime_error("dkim_set_prescreen failed");
-    }
-    detail::install_hooks(lib.get(), &service);
-    ed25519 = dkim_libfeature(lib.get(), DKIM_FEATURE_ED25519);
   }
-
-  static DKIM_CBSTAT prescreen(DKIM* dkim, DKIM_SIGINFO** sigs, int nsigs);
 };
 
 // ---------------------------------------------------------------------------------------------
 
-enum class Disposition {
-  kVerify,     // libopendkim verifies it; its outcome decides
-  kMalformed,  // syntax error (libopendkim's or ours): permerror
-  kBadName,    // s= / d= cannot form a key name: permerror
-  kSha1,       // rsa-sha1 while DKIMAllowSHA1 is off: policy
-  kOverLimit,  // past MaxSignatures: policy
-  kUnmapped,   // libopendkim's list does not match ours (should not happen): neutral
-};
-
 struct SigField {
   TagList tags;
-  bool fed = false;        // handed to libopendkim, so it has a DKIM_SIGINFO for it
-  bool syntax_ok = false;  // libopendkim and our tag reader both accepted it
-  std::string syntax_error;
-  Disposition disposition = Disposition::kUnmapped;
-  DKIM_SIGINFO* sig = nullptr;
-  std::string key;  // normalized key name, for kVerify
+  std::size_t header = 0;            // index into Verifier::Impl::headers; only for fed fields
+  bool fed = false;                  // kept with the headers (no NUL byte)
+  Result result = Result::kNeutral;  // the outcome when not verified
+  std::string comment;
+  bool verify = false;  // key lookup started, verified at finish()
+  SignatureAlgorithm algorithm = SignatureAlgorithm::kRsaSha256;
+  CanonicalizationPair canon;
+  std::string body_hash;  // bh=, decoded
+  std::string signature;  // b=, decoded
+  std::uint64_t limit = BodyHasher::kNoLimit;
+  std::string identity_domain;  // after the '@' of i= (empty: no i=)
+  std::size_t hasher = 0;       // index into Verifier::Impl::hashers
 };
 
 struct Verifier::Impl {
   enum class State { kHeaders, kBody, kDone };
 
   const Library::Impl& library;
-  std::string id;  // libopendkim keeps the pointer, so it lives here
-  DkimHandle dkim;
-  detail::LookupContext lookups;
+  KeyLookups lookups;
   State state = State::kHeaders;
+  std::vector<mail::HeaderField> headers;
   std::vector<SigField> fields;
-  std::size_t header_fields = 0;
+  std::vector<BodyHasher> hashers;  // one per distinct (body canonicalization, hash, l=)
   std::size_t header_bytes = 0;
   std::size_t skipped = 0;
   std::size_t dropped = 0;
-  DKIM_STAT eoh_status = DKIM_STAT_OK;
-  std::string eoh_error;
-  bool mapped = false;  // prescreen ran and matched libopendkim's list to ours
-  std::vector<unsigned char> buffer;
   std::vector<SignatureResult> results;
 
-  Impl(const Library::Impl& lib, std::string_view message_id, dns::Deadline deadline,
-       const work::CancelToken* cancel)
-      : library(lib), id(message_id.empty() ? "-" : message_id) {
-    lookups.deadline = deadline;
-    lookups.cancel = cancel;
-    DKIM_STAT status = DKIM_STAT_OK;
-    dkim.reset(dkim_verify(library.lib.get(), reinterpret_cast<const unsigned char*>(id.c_str()),
-                           nullptr, &status));
-    if (!dkim) throw std::runtime_error("dkim_verify failed");
-    dkim_set_user_context(dkim.get(), this);
-  }
+  Impl(const Library::Impl& lib, dns::Deadline deadline, const work::CancelToken* cancel)
+      : library(lib), lookups(lib.resolver, lib.options.min_key_bits, deadline, cancel) {}
 
-  void header_field(std::string_view field);
+  void add_field(std::string_view name, std::string_view value, std::size_t size);
   void end_of_headers();
+  void setup(SigField& field, std::size_t& verifying, std::int64_t now);
   void body(std::string_view chunk);
   std::vector<SignatureResult> finish();
-
-  DKIM_CBSTAT prescreen(DKIM_SIGINFO** sigs, int nsigs);
-  SignatureResult judge(const SigField& field) const;
-  void judge_verified(const SigField& field, SignatureResult& result) const;
+  SignatureResult judge(SigField& field);
   void assign_b_prefixes();
 };
 
-DKIM_CBSTAT Library::Impl::prescreen(DKIM* dkim, DKIM_SIGINFO** sigs, int nsigs) {
-  auto* verifier = static_cast<Verifier::Impl*>(dkim_get_user_context(dkim));
-  if (verifier == nullptr) return DKIM_CBSTAT_CONTINUE;
-  try {
-    return verifier->prescreen(sigs, nsigs);
-  } catch (...) {
-    // Nothing may unwind through libopendkim; it then gives up on the message.
-    return DKIM_CBSTAT_ERROR;
-  }
-}
-
-void Verifier::Impl::header_field(std::string_view field) {
-  if (state != State::kHeaders || field.empty() || header_fields >= kMaxHeaderFields ||
-      field.size() > kMaxHeaderBytes - header_bytes) {
+void Verifier::Impl::add_field(std::string_view name, std::string_view value, std::size_t size) {
+  if (state != State::kHeaders || size == 0 || headers.size() >= kMaxHeaderFields ||
+      size > kMaxHeaderBytes - header_bytes) {
     ++dropped;
     return;
   }
-  std::size_t colon = field.find(':');
-  if (colon == std::string_view::npos) {
-    ++dropped;  // libopendkim refuses a field without a colon
+  // Field names are printable ASCII without SP/':' inside (RFC 5322 §3.6.8); trailing WSP
+  // before the colon is tolerated (RFC 6376 §3.4.2 drops it in relaxed).
+  const std::string_view bare_name = trim(name);
+  const bool name_ok = !bare_name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u >= 33 && u <= 126) || u == ' ' || u == '\t';
+  });
+  if (!name_ok) {
+    ++dropped;
     return;
   }
-  // libopendkim's rules for the field name: bytes 32..126, trailing spaces trimmed.
-  std::string_view name = field.substr(0, colon);
-  bool name_ok = std::all_of(name.begin(), name.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u >= 32 && u <= 126;
-  });
-  while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-  bool is_signature = name_ok && util::iequals_ascii(name, kSignatureField);
-  bool has_nul = field.find('\0') != std::string_view::npos;
-
+  const bool is_signature = util::iequals_ascii(bare_name, kSignatureField);
   if (is_signature && fields.size() >= kMaxSignatureFields) {
     ++skipped;
     ++dropped;
     return;
   }
-  if (has_nul) {
-    // libopendkim works on C strings; a NUL would cut the field short.
+  const std::size_t nul = value.find('\0');
+  if (nul != std::string_view::npos || name.find('\0') != std::string_view::npos) {
+    // A NUL cannot be part of a field (RFC 5322 §2.2): the field is dropped and a signature
+    // with one is reported malformed, with the tags before the NUL for the report.
     ++dropped;
     if (is_signature) {
       SigField sig;
-      sig.tags = parse_tag_list(field.substr(colon + 1, field.find('\0') - colon - 1));
-      sig.syntax_error = "NUL byte in signature";
-      sig.disposition = Disposition::kMalformed;
+      sig.tags = parse_tag_list(value.substr(0, nul));
+      sig.result = Result::kPermError;
+      sig.comment = "malformed signature: NUL byte in signature";
       fields.push_back(std::move(sig));
     }
     return;
   }
-
-  ++header_fields;
-  header_bytes += field.size();
-  // Bare CR and LF become CRLF here, not by libopendkim's FIXCRLF: that grows the field
-  // after libopendkim measured it, and it then parses a DKIM-Signature cut short by the
-  // number of line ends it added ("signature data corrupt").
-  buffer.clear();
-  buffer.reserve(field.size() + 16);
-  for (std::size_t i = 0; i < field.size(); ++i) {
-    char c = field[i];
+  header_bytes += size;
+  // Line ends as CRLF: the milter may hand folds over with bare LF (or CR).
+  mail::HeaderField field;
+  field.name = std::string(name);
+  field.raw_value.reserve(value.size() + 8);
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
     if (c == '\r' || c == '\n') {
-      buffer.push_back('\r');
-      buffer.push_back('\n');
-      if (c == '\r' && i + 1 < field.size() && field[i + 1] == '\n') ++i;
+      field.raw_value.append("\r\n");
+      if (c == '\r' && i + 1 < value.size() && value[i + 1] == '\n') ++i;
     } else {
-      buffer.push_back(static_cast<unsigned char>(c));
+      field.raw_value.push_back(c);
     }
   }
-  DKIM_STAT status = dkim_header(dkim.get(), buffer.data(), buffer.size());
-  if (!is_signature) {
-    if (status != DKIM_STAT_OK) ++dropped;  // refused (name not printable ASCII): not kept
-    return;
-  }
-
+  headers.push_back(std::move(field));
+  if (!is_signature) return;
   SigField sig;
-  sig.tags = parse_tag_list(field.substr(colon + 1));
+  sig.tags = parse_tag_list(value);
+  sig.header = headers.size() - 1;
   sig.fed = true;
-  if (status != DKIM_STAT_OK) {
-    sig.syntax_error = printable(dkim_geterror(dkim.get()));
-    if (sig.syntax_error.empty()) sig.syntax_error = printable(dkim_getresultstr(status));
-  } else if (!sig.tags.error.empty()) {
-    sig.syntax_error = sig.tags.error;
-  } else {
-    sig.syntax_ok = true;
-  }
   fields.push_back(std::move(sig));
 }
 
-DKIM_CBSTAT Verifier::Impl::prescreen(DKIM_SIGINFO** sigs, int nsigs) {
-  std::size_t fed = static_cast<std::size_t>(
-      std::count_if(fields.begin(), fields.end(), [](const SigField& f) { return f.fed; }));
-  if (nsigs < 0 || static_cast<std::size_t>(nsigs) != fed) {
-    // Our list and libopendkim's disagree; verifying anything would risk reporting one
-    // signature's outcome under another's name.
-    for (int i = 0; i < nsigs; ++i) dkim_sig_ignore(sigs[i]);
-    return DKIM_CBSTAT_CONTINUE;
+void Verifier::Impl::setup(SigField& field, std::size_t& verifying, std::int64_t now) {
+  if (!field.fed) return;  // judged when it arrived
+  auto malformed = [&field](std::string why) {
+    field.result = Result::kPermError;
+    field.comment = "malformed signature: " + std::move(why);
+  };
+  const TagList& tags = field.tags;
+  if (!tags.error.empty()) return malformed(tags.error);
+  // RFC 6376 §6.1.1: required tags.
+  for (const char* required : {"v", "a", "b", "bh", "d", "h", "s"}) {
+    if (tags.find(required) == nullptr) return malformed("missing " + std::string(required) + "=");
   }
-  mapped = true;
-  std::size_t next = 0;
-  std::size_t verifying = 0;
-  for (auto& field : fields) {
-    if (!field.fed) continue;
-    DKIM_SIGINFO* sig = sigs[next++];
-    field.sig = sig;
-    dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
-    if (!field.syntax_ok) {
-      field.disposition = Disposition::kMalformed;
-    } else if (dkim_sig_geterror(sig) != DKIM_SIGERROR_UNKNOWN) {
-      // libopendkim already judged it while setting up (expired, bad a=, i= outside d=, ...)
-      // and will not verify it; its error code decides.
-      field.disposition = Disposition::kVerify;
-      continue;
-    } else if (dkim_sig_getsignalg(sig, &alg) == DKIM_STAT_OK && alg == DKIM_SIGN_RSASHA1 &&
-               !library.options.allow_sha1) {
-      field.disposition = Disposition::kSha1;
-    } else if (const char* selector = reinterpret_cast<const char*>(dkim_sig_getselector(sig)),
-               *domain = reinterpret_cast<const char*>(dkim_sig_getdomain(sig));
-               selector == nullptr || domain == nullptr ||
-               !detail::valid_key_name(std::string(selector) + "._domainkey." + domain)) {
-      field.disposition = Disposition::kBadName;
-    } else if (verifying >= library.options.max_signatures) {
-      field.disposition = Disposition::kOverLimit;
-    } else {
-      ++verifying;
-      field.disposition = Disposition::kVerify;
-      field.key = detail::key_name(selector, domain);
-      continue;
+  if (*tags.find("v") != "1") return malformed("unsupported version v=" + *tags.find("v"));
+  const auto algorithm = parse_signature_algorithm(*tags.find("a"));
+  if (!algorithm) {
+    field.result = Result::kPermError;
+    field.comment = "unsupported algorithm";
+    return;
+  }
+  field.algorithm = *algorithm;
+  const std::string* c = tags.find("c");
+  const auto canon = parse_canonicalization(c != nullptr ? *c : "");
+  if (!canon) return malformed("bad c=");
+  field.canon = *canon;
+  if (const std::string* q = tags.find("q"); q != nullptr && !list_has(*q, "dns/txt")) {
+    return malformed("unsupported q=");
+  }
+  // RFC 6376 §5.4: From must be signed.
+  if (!list_has(*tags.find("h"), "from")) return malformed("From not signed");
+  const std::string& domain = *tags.find("d");
+  if (const std::string* i = tags.find("i"); i != nullptr) {
+    const std::string identity = decode_quoted_printable(*i);
+    const std::size_t at = identity.rfind('@');
+    if (at == std::string::npos) return malformed("bad i=");
+    field.identity_domain = identity.substr(at + 1);
+    if (!within(field.identity_domain, domain)) return malformed("i= not within d=");
+  }
+  if (const std::string* l = tags.find("l"); l != nullptr) {
+    const auto value = parse_decimal(*l, kMaxLengthDigits);
+    if (!value) return malformed("bad l=");
+    field.limit = *value == BodyHasher::kNoLimit ? *value - 1 : *value;
+  }
+  std::optional<std::uint64_t> timestamp;
+  std::optional<std::uint64_t> expiration;
+  if (const std::string* t = tags.find("t"); t != nullptr) {
+    timestamp = parse_decimal(*t, kMaxTimeDigits);
+    if (!timestamp) return malformed("bad t=");
+  }
+  if (const std::string* x = tags.find("x"); x != nullptr) {
+    expiration = parse_decimal(*x, kMaxTimeDigits);
+    if (!expiration) return malformed("bad x=");
+  }
+  if (timestamp && expiration && *expiration < *timestamp) return malformed("x= before t=");
+  // Empty bh=/b= are malformed; text that is not base64 is left to fail the comparison
+  // ("body hash mismatch", "signature did not verify") as it would in libopendkim.
+  if (tags.find("bh")->empty()) return malformed("empty bh=");
+  if (tags.find("b")->empty()) return malformed("empty b=");
+  field.body_hash = base64_decode(*tags.find("bh")).value_or(std::string());
+  field.signature = base64_decode(*tags.find("b")).value_or(std::string());
+  // Digits are at most 12, so these fit an int64.
+  if (expiration && static_cast<std::int64_t>(*expiration) + kClockDrift < now) {
+    field.result = Result::kPermError;
+    field.comment = "signature expired";
+    return;
+  }
+  if (timestamp && static_cast<std::int64_t>(*timestamp) > now + kClockDrift) {
+    field.result = Result::kNeutral;
+    field.comment = "signature timestamp in the future";
+    return;
+  }
+  if (field.algorithm == SignatureAlgorithm::kRsaSha1 && !library.options.allow_sha1) {
+    // RFC 8301 §3.1.
+    field.result = Result::kPolicy;
+    field.comment = "rsa-sha1 not accepted";
+    return;
+  }
+  const std::string& selector = *tags.find("s");
+  if (selector.empty() || domain.empty() || !valid_key_name(key_name(selector, domain)) ||
+      domain.front() == '.' || selector.front() == '.' || domain.find("..") != std::string::npos ||
+      selector.find("..") != std::string::npos) {
+    field.result = Result::kPermError;
+    field.comment = "invalid selector or domain";
+    return;
+  }
+  if (verifying >= library.options.max_signatures) {
+    field.result = Result::kPolicy;
+    field.comment = "more than " + std::to_string(library.options.max_signatures) + " signatures";
+    return;
+  }
+  ++verifying;
+  field.verify = true;
+  lookups.start(selector, domain);
+  // One body hash per distinct (canonicalization, hash, l=), shared by the signatures.
+  const EVP_MD* md = hash_of(field.algorithm);
+  for (std::size_t h = 0; h < hashers.size(); ++h) {
+    if (hashers[h].canonicalization() == field.canon.body && hashers[h].digest_type() == md &&
+        hashers[h].limit() == field.limit) {
+      field.hasher = h;
+      return;
     }
-    dkim_sig_ignore(sig);
   }
-  return DKIM_CBSTAT_CONTINUE;
+  hashers.emplace_back(field.canon.body, md, field.limit);
+  field.hasher = hashers.size() - 1;
 }
 
 void Verifier::Impl::end_of_headers() {
   if (state != State::kHeaders) return;
   state = State::kBody;
-  detail::ScopedContext scope(&lookups);
-  eoh_status = dkim_eoh(dkim.get());
-  if (eoh_status != DKIM_STAT_OK && eoh_status != DKIM_STAT_NOSIG) {
-    eoh_error = printable(dkim_geterror(dkim.get()));
-    if (eoh_error.empty()) eoh_error = printable(dkim_getresultstr(eoh_status));
-    return;
-  }
-  // Start every key lookup now; they complete while the body streams, and libopendkim's
-  // query hook joins them at end of message.
-  for (const auto& field : fields) {
-    if (field.disposition != Disposition::kVerify || field.key.empty() ||
-        lookups.started.count(field.key) != 0) {
-      continue;
-    }
-    lookups.started.emplace(field.key, library.resolver.start(field.key, dns::RrType::kTxt));
-  }
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  std::size_t verifying = 0;
+  for (auto& field : fields) setup(field, verifying, now);
 }
 
 void Verifier::Impl::body(std::string_view chunk) {
   if (state == State::kHeaders) end_of_headers();
   if (state != State::kBody || chunk.empty()) return;
-  buffer.assign(chunk.begin(), chunk.end());
-  // A failing chunk (only on allocation failure) leaves the signatures unverified, which
-  // finish() reports from libopendkim's per-signature state.
-  (void)dkim_body(dkim.get(), buffer.data(), buffer.size());
+  for (auto& hasher : hashers) hasher.update(chunk);
 }
 
 std::vector<SignatureResult> Verifier::Impl::finish() {
@@ -338,18 +337,13 @@ std::vector<SignatureResult> Verifier::Impl::finish() {
   if (state == State::kHeaders) end_of_headers();
   state = State::kDone;
   if (fields.empty()) return results;  // no signature: dkim=none
-  {
-    detail::ScopedContext scope(&lookups);
-    _Bool testkey = false;
-    (void)dkim_eom(dkim.get(), &testkey);
-  }
   results.reserve(fields.size());
-  for (const auto& field : fields) results.push_back(judge(field));
+  for (auto& field : fields) results.push_back(judge(field));
   assign_b_prefixes();
   return results;
 }
 
-SignatureResult Verifier::Impl::judge(const SigField& field) const {
+SignatureResult Verifier::Impl::judge(SigField& field) {
   SignatureResult result;
   auto tag = [&field](std::string_view name) {
     const std::string* value = field.tags.find(name);
@@ -359,176 +353,65 @@ SignatureResult Verifier::Impl::judge(const SigField& field) const {
   result.identity = tag("i");
   result.selector = tag("s");
   result.algorithm = util::lowercase_ascii(tag("a"));
-
-  Disposition disposition = mapped || !field.fed ? field.disposition : Disposition::kUnmapped;
-  switch (disposition) {
-    case Disposition::kMalformed:
-      result.result = Result::kPermError;
-      result.comment = "malformed signature: " + field.syntax_error;
-      return result;
-    case Disposition::kBadName:
-      result.result = Result::kPermError;
-      result.comment = "invalid selector or domain";
-      return result;
-    case Disposition::kSha1:
-      result.result = Result::kPolicy;
-      result.comment = "rsa-sha1 not accepted";
-      return result;
-    case Disposition::kOverLimit:
-      result.result = Result::kPolicy;
-      result.comment =
-          "more than " + std::to_string(library.options.max_signatures) + " signatures";
-      return result;
-    case Disposition::kUnmapped:
-      result.result = Result::kNeutral;
-      result.comment = eoh_error.empty() ? "signature could not be processed"
-                                         : "signature could not be processed: " + eoh_error;
-      return result;
-    case Disposition::kVerify:
-      break;
-  }
-  judge_verified(field, result);
-  return result;
-}
-
-void Verifier::Impl::judge_verified(const SigField& field, SignatureResult& result) const {
-  DKIM_SIGINFO* sig = field.sig;
-  if (sig == nullptr) {
-    result.result = Result::kNeutral;
-    result.comment = "signature could not be processed";
-    return;
-  }
-  unsigned int flags = dkim_sig_getflags(sig);
-  int error = dkim_sig_geterror(sig);
-  int bh = dkim_sig_getbh(sig);
-  dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
-  (void)dkim_sig_getsignalg(sig, &alg);
-  bool ed25519 = alg == DKIM_SIGN_ED25519SHA256;
-
-  unsigned int bits = 0;
-  if (ed25519) {
-    // libopendkim reports no size for Ed25519 keys; a key it could use is 256 bits.
-    if ((flags & DKIM_SIGFLAG_PROCESSED) != 0 &&
-        (error == DKIM_SIGERROR_OK || error == DKIM_SIGERROR_BADSIG)) {
-      result.key_bits = kEd25519KeyBits;
-    }
-  } else if ((flags & DKIM_SIGFLAG_PROCESSED) != 0 &&
-             dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK) {
-    result.key_bits = bits;
-  }
-  if (!field.key.empty()) {
-    auto it = lookups.answers.find(field.key);
-    if (it != lookups.answers.end()) {
-      result.dnssec = it->second.status == dns::Status::kNoError && it->second.authenticated;
-    }
-  }
-  if (dkim_sig_getdnssec(sig) == DKIM_DNSSEC_SECURE) result.dnssec = true;
-  result.test_key = (flags & DKIM_SIGFLAG_TESTKEY) != 0;
-
-  if ((flags & DKIM_SIGFLAG_PROCESSED) != 0 &&
-      (error == DKIM_SIGERROR_OK || error == DKIM_SIGERROR_BADSIG ||
-       error == DKIM_SIGERROR_KEYTOOSMALL)) {
-    // RFC 6376 §6.1.2 step 7 / RFC 8463 §4.2: the key's k= must suit a=. libopendkim picks
-    // the key parser from a= alone, so an Ed25519 signature would verify against a k=rsa
-    // record (k= defaults to rsa) holding 32 raw bytes.
-    static unsigned char k_tag[] = "k";
-    const char* type = reinterpret_cast<const char*>(dkim_sig_gettagvalue(sig, true, k_tag));
-    if (type != nullptr && !util::iequals_ascii(type, ed25519 ? "ed25519" : "rsa")) {
-      result.result = Result::kPermError;
-      result.comment = "key type does not match the algorithm";
-      return;
-    }
+  if (!field.verify) {
+    result.result = field.result;
+    result.comment = field.comment;
+    return result;
   }
 
-  bool passed = (flags & DKIM_SIGFLAG_PASSED) != 0 && bh == DKIM_SIGBH_MATCH;
-  bool weak = !ed25519 && result.key_bits != 0 && result.key_bits < library.options.min_key_bits;
-
-  if (passed && (error == DKIM_SIGERROR_OK || error == DKIM_SIGERROR_KEYTOOSMALL)) {
-    if (weak || error == DKIM_SIGERROR_KEYTOOSMALL) {
-      result.result = Result::kPolicy;
-      result.comment = "key too short (" + std::to_string(result.key_bits) + " bits)";
-      return;
-    }
-    result.result = Result::kPass;
-    ssize_t body = -1;
-    ssize_t canon = -1;
-    ssize_t limit = -1;
-    if (dkim_sig_getcanonlen(dkim.get(), sig, &body, &canon, &limit) == DKIM_STAT_OK &&
-        limit >= 0) {
-      result.comment = "body length limit l=" + std::to_string(limit);
-    }
-    return;
+  const KeyRecord& record = lookups.record(tag("s"), tag("d"));
+  if (record.status == KeyStatus::kTempError) {
+    result.result = Result::kTempError;
+    result.comment = "key lookup failed";
+    if (!record.error.empty()) result.comment += ": " + record.error;
+    return result;
   }
-
-  switch (error) {
-    case DKIM_SIGERROR_KEYFAIL: {
-      result.result = Result::kTempError;
-      result.comment = "key lookup failed";
-      auto it = lookups.answers.find(field.key);
-      if (it != lookups.answers.end() && !it->second.detail.empty()) {
-        result.comment += ": " + printable(it->second.detail.c_str());
-      }
-      return;
-    }
-    case DKIM_SIGERROR_BADSIG:
-      result.result = Result::kFail;
-      result.comment =
-          bh == DKIM_SIGBH_MISMATCH ? "body hash mismatch" : "signature did not verify";
-      return;
-    case DKIM_SIGERROR_TOOLARGE_L:
-      result.result = Result::kFail;
-      result.comment = "l= exceeds body length";
-      return;
-    case DKIM_SIGERROR_KEYTOOSMALL:
-      result.result = Result::kPolicy;
-      result.comment = "key too short (" + std::to_string(result.key_bits) + " bits)";
-      return;
-    case DKIM_SIGERROR_NOKEY:
-      result.result = Result::kPermError;
-      result.comment = "no key for signature";
-      return;
-    case DKIM_SIGERROR_KEYREVOKED:
-      result.result = Result::kPermError;
-      result.comment = "key revoked";
-      return;
-    case DKIM_SIGERROR_SUBDOMAIN:
-      result.result = Result::kPermError;
-      result.comment = "key t=s does not allow a subdomain i=";
-      return;
-    case DKIM_SIGERROR_EXPIRED:
-      result.result = Result::kPermError;
-      result.comment = "signature expired";
-      return;
-    case DKIM_SIGERROR_FUTURE:
-      result.result = Result::kNeutral;
-      result.comment = "signature timestamp in the future";
-      return;
-    case DKIM_SIGERROR_INVALID_A:
-      result.result = Result::kPermError;
-      result.comment = "unsupported algorithm";
-      return;
-    case DKIM_SIGERROR_UNKNOWN:
-    case DKIM_SIGERROR_OK:
-    case DKIM_SIGERROR_CONDITIONAL:
-    case DKIM_SIGERROR_CONDLOOP:
-    case DKIM_SIGERROR_MBSFAILED:
-      result.result = Result::kNeutral;
-      result.comment = "signature could not be processed";
-      if (!eoh_error.empty()) result.comment += ": " + eoh_error;
-      return;
-    default:
-      break;
-  }
-  std::string problem = key_problem(error);
   result.result = Result::kPermError;
-  if (!problem.empty()) {
-    result.comment = problem;
-  } else {
-    // Signature syntax found while libopendkim set the signature up (v=, d=/i=, c=, h=, l=,
-    // q=, b=, bh=, x= before t=).
-    std::string text = printable(dkim_sig_geterrorstr(error));
-    result.comment = "malformed signature: " + (text.empty() ? std::to_string(error) : text);
+  if (record.status != KeyStatus::kOk) {
+    result.comment = record.error == "no key" ? "no key for signature" : record.error;
+    return result;
   }
+  result.dnssec = record.authenticated;
+  const DkimKey key = parse_dkim_key(record.text, field.algorithm);
+  if (key.status != KeyStatus::kOk) {
+    result.comment = key.error;
+    return result;
+  }
+  result.key_bits = key.bits;
+  result.test_key = key.testing;
+  if (key.strict_identity && !field.identity_domain.empty() &&
+      !util::iequals_ascii(field.identity_domain, tag("d"))) {
+    result.comment = "key t=s does not allow a subdomain i=";
+    return result;
+  }
+  if (field.algorithm != SignatureAlgorithm::kEd25519Sha256 &&
+      key.bits < library.options.min_key_bits) {
+    result.result = Result::kPolicy;  // RFC 8301 §3.2
+    result.comment = "key too short (" + std::to_string(key.bits) + " bits)";
+    return result;
+  }
+  result.result = Result::kFail;
+  BodyHasher& hasher = hashers[field.hasher];
+  const std::string& body_hash = hasher.finish();
+  if (field.limit != BodyHasher::kNoLimit && hasher.canonical_length() < field.limit) {
+    result.comment = "l= exceeds body length";
+    return result;
+  }
+  if (field.body_hash.empty() || body_hash != field.body_hash) {
+    result.comment = "body hash mismatch";
+    return result;
+  }
+  const std::string data =
+      signed_header_data(headers, tag("h"), field.canon.header, headers[field.header]);
+  if (!verify_signature(key.key.get(), field.algorithm, data, field.signature)) {
+    result.comment = "signature did not verify";
+    return result;
+  }
+  result.result = Result::kPass;
+  if (field.limit != BodyHasher::kNoLimit) {
+    result.comment = "body length limit l=" + std::to_string(field.limit);
+  }
+  return result;
 }
 
 void Verifier::Impl::assign_b_prefixes() {
@@ -565,28 +448,32 @@ Library::Library(dns::Resolver& resolver, VerifierOptions options)
 
 Library::~Library() = default;
 
-std::unique_ptr<Verifier> Library::start_message(std::string_view id, dns::Deadline deadline,
+std::unique_ptr<Verifier> Library::start_message(std::string_view /*id*/, dns::Deadline deadline,
                                                  const work::CancelToken* cancel) const {
   return std::unique_ptr<Verifier>(
-      new Verifier(std::make_unique<Verifier::Impl>(*impl_, id, deadline, cancel)));
+      new Verifier(std::make_unique<Verifier::Impl>(*impl_, deadline, cancel)));
 }
 
 const VerifierOptions& Library::options() const { return impl_->options; }
 
-bool Library::supports_ed25519() const { return impl_->ed25519; }
+bool Library::supports_ed25519() const { return true; }
 
 Verifier::Verifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Verifier::~Verifier() = default;
 
 void Verifier::header(const mail::HeaderField& field) {
-  std::string text;
-  text.reserve(field.name.size() + 1 + field.raw_value.size());
-  text.append(field.name).append(":").append(field.raw_value);
-  impl_->header_field(text);
+  impl_->add_field(field.name, field.raw_value, field.name.size() + 1 + field.raw_value.size());
 }
 
-void Verifier::header_field(std::string_view field) { impl_->header_field(field); }
+void Verifier::header_field(std::string_view field) {
+  const std::size_t colon = field.find(':');
+  if (colon == std::string_view::npos) {
+    ++impl_->dropped;  // not a header field
+    return;
+  }
+  impl_->add_field(field.substr(0, colon), field.substr(colon + 1), field.size());
+}
 
 void Verifier::end_of_headers() { impl_->end_of_headers(); }
 

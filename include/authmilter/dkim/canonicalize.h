@@ -1,15 +1,21 @@
 // authmilter::dkim canonicalization — the one header and body canonicalizer of the OpenSSL
-// signature engine (RFC 6376 §3.4), shared by ARC's AMS and AS (RFC 8617 §5.1) and meant
-// for DKIM once it moves off libopendkim.
+// signature engine (RFC 6376 §3.4), shared by DKIM (verifier.h) and ARC's AMS and AS
+// (RFC 8617 §5.1).
 //
 // Header fields (§3.4.1, §3.4.2): simple keeps the field as it came (bare LF line ends become
 //   CRLF); relaxed lower-cases the name, unfolds, turns WSP runs into one SP and trims the
 //   value. Signed-field selection (§5.4.2): each name in h= takes the next unused instance
 //   counting from the bottom; a name with no instance left is skipped (contributes nothing).
-// Body (§3.4.3, §3.4.4): BodyHasher streams chunks straight into an EVP digest through a
-//   fixed buffer (no per-byte string appends, the body is never kept); CRLF and bare LF end a
-//   line, trailing empty lines are held back and dropped at the end, relaxed also drops
-//   end-of-line WSP and reduces WSP runs to one SP. Simple gives CRLF for an empty body.
+// Body (§3.4.3, §3.4.4, l= of §3.5): BodyHasher streams chunks into an EVP digest (SHA-256,
+//   or SHA-1 for rsa-sha1) at memory speed: no per-byte appends and no copy; the spans of a
+//   chunk that need no change are hashed where they lie, one EVP update per run. Simple
+//   finds line ends with memchr; relaxed finds the bytes that matter (control bytes, an SP
+//   followed by WSP/CR/LF) 16 at a time with SSE2 (a scalar loop elsewhere). CRLF and bare LF
+//   end a line (bare LF as CRLF: Postfix may hand LF over); trailing line ends are counted,
+//   not stored, and dropped at the end; relaxed drops end-of-line WSP and reduces WSP runs to
+//   one SP. Simple gives CRLF for an empty body, relaxed nothing. Chunk boundaries may fall
+//   anywhere (between CR and LF, inside WSP runs): the state between chunks is three flags
+//   and a count. With l= only the first l canonical bytes are hashed and scanning stops there.
 // b= removal (§3.5 "b="): the signature field's own value with the b= tag's value emptied,
 //   every other byte kept, for the hash of the signature field itself.
 // Limits: none of its own; callers bound the number of fields and bytes.
@@ -18,7 +24,6 @@
 
 #include <openssl/evp.h>
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -67,34 +72,51 @@ using DigestContext = std::unique_ptr<EVP_MD_CTX, DigestContextDeleter>;
 
 class BodyHasher {
  public:
-  // SHA-256 (the only body hash ARC uses). Throws std::runtime_error if OpenSSL cannot
-  // set up the digest.
-  explicit BodyHasher(Canonicalization canon);
+  // No l=: the whole canonical body is hashed.
+  static constexpr std::uint64_t kNoLimit = ~std::uint64_t{0};
+
+  // `digest`: EVP_sha256() (DKIM, ARC) or EVP_sha1() (rsa-sha1 when allowed). `limit`: the
+  // l= tag, hash only the first `limit` canonical bytes. Throws std::runtime_error if OpenSSL
+  // cannot set up the digest.
+  explicit BodyHasher(Canonicalization canon, const EVP_MD* digest = EVP_sha256(),
+                      std::uint64_t limit = kNoLimit);
   void update(std::string_view chunk);
   // The raw digest; further updates are ignored, a second call returns the same digest.
   const std::string& finish();
   Canonicalization canonicalization() const { return canon_; }
+  const EVP_MD* digest_type() const { return md_; }
+  std::uint64_t limit() const { return limit_; }
+  // Canonical bytes seen so far (after finish(): the canonical body length). With a limit,
+  // counting stops once the limit is reached, so it is min(length, more than limit).
   std::uint64_t canonical_length() const { return length_; }
 
  private:
-  void byte(char c);
-  void content(char c);
-  void end_line();
-  void emit(char c) {
-    buffer_[used_++] = c;
-    if (used_ == buffer_.size()) flush();
+  void update_simple(const char* data, std::size_t size, std::size_t pos);
+  void update_relaxed(const char* data, std::size_t size, std::size_t pos);
+  void out(const char* data, std::size_t size);
+  void out_line_ends(std::size_t count);
+  // Content ends at `end` of the current run: what was held back is real now.
+  void confirm(std::size_t end) {
+    if (held_line_ends_ != 0 || pending_wsp_) release_held();
+    confirmed_ = end;
+    any_content_ = true;
   }
-  void flush();
+  void release_held();
+  // Hashes the confirmed part of the run; its tentative line ends become held ones.
+  void flush_run(const char* data, std::size_t cur);
 
   Canonicalization canon_;
+  const EVP_MD* md_;
+  std::uint64_t limit_;
   DigestContext ctx_;
-  std::array<char, 4096> buffer_{};
-  std::size_t used_ = 0;
-  std::size_t held_empty_lines_ = 0;
-  bool pending_wsp_ = false;
-  bool pending_cr_ = false;
-  bool line_has_content_ = false;
-  bool any_output_ = false;
+  // The run: bytes [run_begin_, confirmed_) of the current chunk are output as they are (not
+  // yet hashed); [confirmed_, cur) are CRLF pairs that are output only if content follows.
+  std::size_t run_begin_ = 0;
+  std::size_t confirmed_ = 0;
+  std::uint64_t held_line_ends_ = 0;  // CRLFs owed before the next content (not in the run)
+  bool pending_wsp_ = false;          // relaxed: a WSP run owed as one SP if content follows
+  bool pending_cr_ = false;           // the last chunk ended in CR: CRLF or content?
+  bool any_content_ = false;
   std::uint64_t length_ = 0;
   bool finished_ = false;
   std::string digest_;
