@@ -1,11 +1,11 @@
-// Fuzz target: DKIM verification of a whole message (dkim/verifier.h) on libopendkim, with the
+// Fuzz target: DKIM verification of a whole message (dkim/verifier.h, our OpenSSL engine), with the
 // key record taken from the input, over in-memory DNS.
 //
 // Input: the text of a key record (TXT at every selector of example.org, example.com and
 //   football.example.com), 0x1e, then a message: header fields (folds as CRLF/LF + WSP), an
 //   empty line, the body. Both are hostile in production (the key comes from DNS, the message from
 //   the SMTP client).
-// Invariants: no crash or sanitizer report in our code or in what libopendkim does through the
+// Invariants: no crash or sanitizer report in our code or in what OpenSSL does through the
 //   intercepted libc calls; at most kMaxSignatureFields results; header.b prefixes of at most
 //   kMaxBPrefix characters; finish() is repeatable. AUTHMILTER_FUZZ_DEBUG=1 in the environment
 //   prints each result (to see what a corpus file exercises).

@@ -1,6 +1,6 @@
 // authmilter::dkim — DKIM verification results (RFC 6376, RFC 8463) shared with DMARC.
 //
-// This header is the contract between the dkim module (verification on libopendkim) and its
+// This header is the contract between the dkim module (verification on our OpenSSL engine) and its
 // readers (DMARC alignment, the A-R writer, policy). The verifier itself lives in
 // dkim/verifier.h.
 #pragma once

@@ -1,15 +1,14 @@
 // authmilter::dkim tag lists — a tolerant reader of DKIM tag=value lists (RFC 6376 §3.2).
 //
 // What: splits a DKIM-Signature field body (or a key record) into tags, so the verifier can
-//   report d=, s=, i=, a= and b= of every signature, also of the malformed ones libopendkim
-//   refuses, and can refuse what libopendkim lets through: a tag that occurs twice makes the
-//   whole tag-list invalid (RFC 6376 §3.2), libopendkim silently keeps one of them.
+//   report d=, s=, i=, a= and b= of every signature, also of malformed ones, and refuses a
+//   tag-list where a tag occurs twice (RFC 6376 §3.2: the entire tag-list is invalid).
 // Values: all whitespace (SP, HTAB, CR, LF) removed, as RFC 6376 says for b=, bh= and h= and
 //   as libopendkim does for every tag; tag names keep their case (they are case-sensitive).
 // Errors: `error` names the first problem found (empty tag name, a tag without '=', a
 //   duplicate tag); parsing goes on after it so callers still get the tags for reporting.
-//   Empty tag-specs (";;") are skipped. Everything else (value characters, required tags)
-//   is left to libopendkim.
+//   Empty tag-specs (";;") are skipped. Everything else (value syntax, required tags) is the
+//   verifier's (verifier.h) or the key parser's (signature_engine.h).
 // Limits: none of its own; the input is one header field, bounded by kMaxHeaderBytes.
 // Security: input is hostile; linear, never throws except std::bad_alloc.
 #pragma once

@@ -1,52 +1,53 @@
 // authmilter::dkim::Library / Verifier — DKIM verification of every signature (RFC 6376,
-// RFC 8463 Ed25519, RFC 8301 algorithm and key-size rules) on libopendkim.
+// RFC 8463 Ed25519, RFC 8301 algorithm and key-size rules) on our own OpenSSL engine:
+// tag_list.h (tag=value lists), canonicalize.h (header and body canonicalization, the
+// streaming BodyHasher), signature_engine.h (key records, key lookups, EVP signatures).
 //
-// What: one Library per process owns the shared DKIM_LIB (libopendkim allows one library
-//   handle to serve many threads, one DKIM handle per message). start_message() gives a
-//   Verifier, RAII over one libopendkim verify handle, fed from the milter callbacks: header
-//   fields as they arrive, end_of_headers(), body chunks (hashed as they stream, never
-//   buffered whole), finish(). finish() returns one SignatureResult per DKIM-Signature field,
-//   in header order (top first); an empty vector means "no signature" (dkim=none).
-// DNS: libopendkim's key queries go through our dns::Resolver via its dkim_dns_set_query_*
-//   hooks (wire-format replies built with dns::wire::encode_response). end_of_headers()
-//   already *starts* the key lookup of every signature that will be verified, so the lookups
-//   run while the body streams; finish() waits for them until the message deadline or the
-//   cancel token (Resolver::await semantics). SERVFAIL/timeout/cancel → temperror;
-//   NXDOMAIN/NODATA → permerror ("no key"). The AD bit of the key's answer becomes
-//   libopendkim's DNSSEC status and SignatureResult::dnssec.
-// Judging (RFC 8601 §2.7.1 tokens): pass; fail with comment "body hash mismatch" or
-//   "signature did not verify" (also "l= exceeds body length"); policy for rsa-sha1 unless
-//   VerifierOptions::allow_sha1 (RFC 8301 §3.1), for RSA keys shorter than min_key_bits
-//   (RFC 8301 §3.2) and for signatures past max_signatures; temperror for DNS trouble;
-//   permerror for malformed signatures (syntax, duplicate tags, missing tags, bad d=/s=/i=,
-//   x= before t=, x= expired by more than libopendkim's 300 s clock drift), no key, revoked key
-//   (empty p=), unusable key (bad syntax, decoding, k=, key h= not allowing the hash, key s= not
-//   allowing email, t=s with a subdomain i=, several key records); neutral for a t= in the future
-//   and anything else libopendkim could not process.
-// Limits: max_signatures (config MaxSignatures) signatures are verified (malformed ones and
-//   rsa-sha1 under policy need no lookup and do not count); at most kMaxSignatureFields
-//   DKIM-Signature fields are looked at, later ones are not fed to libopendkim at all (so no
-//   hostile message makes it hash the body hundreds of times) and are only counted
-//   (skipped_signatures()); header fields past kMaxHeaderFields or kMaxHeaderBytes are not
-//   fed (signatures covering them then fail). header.b prefixes are kMinBPrefix..kMaxBPrefix
-//   characters. libopendkim reads at most 1024 characters of a key record (enough for
-//   4096-bit RSA keys).
+// What: one Library per process holds the resolver and the options; start_message() gives a
+//   Verifier for one message, fed from the milter callbacks: header fields as they arrive
+//   (kept for the header hash), end_of_headers(), body chunks (hashed as they stream, never
+//   buffered), finish(). finish() returns one SignatureResult per DKIM-Signature field, in
+//   header order (top first); an empty vector means "no signature" (dkim=none).
+// Steps: end_of_headers() checks every signature (RFC 6376 §3.5 tags, §6.1.1: v=1, required
+//   tags, a= known, c=, q=dns/txt, h= signs From (§5.4), i= within d= (dkim-quoted-printable
+//   decoded), l=/t=/x= digits, x= not before t=), judges what needs no key, *starts* the key
+//   lookup of every signature to verify through KeyLookups (so they run while the body
+//   streams) and sets up one BodyHasher per distinct (body canonicalization, hash, l=),
+//   shared by the signatures that use it. finish() waits for the keys until the message
+//   deadline or the cancel token (Resolver::await semantics), parses each key for its
+//   signature (§3.6.1), compares the body hash, then verifies b= over the signed header data
+//   (§3.7, §5.4.2 bottom-up field selection): RSASSA-PKCS1-v1_5 with SHA-256 (or SHA-1), or
+//   Ed25519 over the SHA-256 of the data (RFC 8463 §3, raw 32-byte k=ed25519 keys).
+// Judging (RFC 8601 §2.7.1 tokens): pass (comment "body length limit l=N" with l=); fail with
+//   comment "body hash mismatch", "signature did not verify" or "l= exceeds body length";
+//   policy for rsa-sha1 unless VerifierOptions::allow_sha1 (RFC 8301 §3.1), for RSA keys
+//   shorter than min_key_bits (RFC 8301 §3.2; key_bits says the size) and for signatures
+//   past max_signatures; temperror for SERVFAIL/timeout/cancel of the key lookup ("key lookup
+//   failed: ..."); permerror for malformed signatures ("malformed signature: ..."; duplicate
+//   tags, missing tags, x= before t=, i= outside d=, From not signed), "unsupported
+//   algorithm", "invalid selector or domain", "signature expired" (x= more than 300 s past),
+//   "no key for signature" (NXDOMAIN/NODATA), "several key records", "key revoked" (empty
+//   p=) and unusable keys (signature_engine.h's parse_dkim_key texts: syntax, version, k=
+//   unknown or not matching a=, key h= not allowing the hash, key s= not email, t=s with a
+//   subdomain i=, undecodable p=); neutral for a t= more than 300 s in the future.
+//   dnssec: the key's TXT answer carried the AD bit. test_key: the key says t=y.
+// Limits: max_signatures (config MaxSignatures) signatures are verified (malformed, expired,
+//   future and rsa-sha1-under-policy ones need no lookup and do not count); at most
+//   kMaxSignatureFields DKIM-Signature fields are looked at, later ones are only counted
+//   (skipped_signatures()), so no hostile message makes us hash the body hundreds of times;
+//   distinct body hashes are at most that many too. Header fields past kMaxHeaderFields or
+//   kMaxHeaderBytes are not kept (signatures covering them then fail). header.b prefixes are
+//   kMinBPrefix..kMaxBPrefix characters. Key records are read up to kMaxKeyRecordBytes.
 // Config keys (read by the milter, passed as VerifierOptions): MaxSignatures, DKIMAllowSHA1,
 //   DKIMMinKeyBits.
-// Quirks handled: libopendkim wants each header field as one "Name: value" buffer with folds
-//   as CRLF+WSP; bare CR/LF in fields are turned into CRLF here (its own FIXCRLF repair of
-//   header fields cuts DKIM-Signature values short). Bare LF in the body and a missing final
-//   CRLF are repaired by DKIM_LIBFLAGS_FIXCRLF (RFC 6376 §3.4.3 adds that CRLF anyway). It
-//   rejects the whole message when From cannot be parsed unless DKIM_LIBFLAGS_BADSIGHANDLES
-//   is set, which in turn keeps malformed signatures in its list, so this module tracks
-//   them itself and tells libopendkim to ignore them. It does not compare the key's k= with
-//   a=, nor refuse duplicate tags; this module does (permerror). Its Ed25519 key size is
-//   not reported; key_bits says 256.
+// Line ends: bare CR/LF in header fields become CRLF (the milter hands folds over with LF);
+//   bare LF in the body is a line end and a missing final CRLF is supplied (§3.4.3).
 // Thread-safety: Library is shared by all milter threads; a Verifier belongs to one message
 //   (one thread at a time) and must not outlive its Library.
 // Security: header fields, body and key records are hostile. Nothing here throws for any
-//   input; NUL bytes, 8-bit bytes, huge or duplicated fields give permerror or a dropped
-//   field, never a crash.
+//   input (only std::bad_alloc); NUL bytes, 8-bit bytes, huge or duplicated fields give
+//   permerror or a dropped field, never a crash. Body work is linear and bounded by the
+//   distinct body hashes; key names that are not LDH-plus-underscore labels are never asked.
 #pragma once
 
 #include <cstddef>
@@ -65,7 +66,7 @@ namespace authmilter::dkim {
 inline constexpr std::size_t kDefaultMaxSignatures = 5;
 // DKIM-Signature fields looked at per message; max_signatures is clamped to this.
 inline constexpr std::size_t kMaxSignatureFields = 50;
-// Header fields (and their bytes) fed to libopendkim per message. Postfix's own limits
+// Header fields (and their bytes) kept per message. Postfix's own limits
 // (header_size_limit 100 KiB per field, ~1000 fields) are far below.
 inline constexpr std::size_t kMaxHeaderFields = 1000;
 inline constexpr std::size_t kMaxHeaderBytes = 1024 * 1024;
@@ -73,7 +74,7 @@ inline constexpr std::size_t kMaxHeaderBytes = 1024 * 1024;
 // the message share a longer prefix, never more than kMaxBPrefix.
 inline constexpr std::size_t kMinBPrefix = 8;
 inline constexpr std::size_t kMaxBPrefix = 64;
-// Ed25519 public keys are 256 bits (RFC 8032); libopendkim reports 512 (the signature size).
+// Ed25519 public keys are 256 bits (RFC 8032).
 inline constexpr unsigned kEd25519KeyBits = 256;
 
 struct VerifierOptions {
@@ -86,21 +87,19 @@ class Verifier;
 
 class Library {
  public:
-  // Throws std::runtime_error when libopendkim cannot be initialised or configured.
+  // Never throws for any options (max_signatures is clamped to kMaxSignatureFields).
   Library(dns::Resolver& resolver, VerifierOptions options);
   ~Library();
   Library(const Library&) = delete;
   Library& operator=(const Library&) = delete;
 
-  // A verifier for one message. `id` (the queue id) appears in libopendkim's own messages.
-  // Key lookups wait until `deadline` or until `*cancel` is cancelled. Throws
-  // std::runtime_error only when libopendkim cannot allocate a handle.
+  // A verifier for one message. `id` (the queue id) is for callers' logs. Key lookups wait
+  // until `deadline` or until `*cancel` is cancelled.
   std::unique_ptr<Verifier> start_message(std::string_view id, dns::Deadline deadline,
                                           const work::CancelToken* cancel = nullptr) const;
 
   const VerifierOptions& options() const;
-  // Whether this libopendkim verifies ed25519-sha256 (DKIM_FEATURE_ED25519); Debian 12's
-  // 2.11.0~beta2 does. Without it such signatures are permerror ("unsupported algorithm").
+  // Whether ed25519-sha256 is verified: always (OpenSSL 3's Ed25519); kept for callers.
   bool supports_ed25519() const;
 
   struct Impl;
@@ -121,8 +120,8 @@ class Verifier {
   // One whole header field exactly as in the message ("Name:value", no final CRLF), for
   // tests and fuzzers that hold the message text.
   void header_field(std::string_view field);
-  // End of headers: libopendkim's dkim_eoh, then the key lookups start. Called by body()
-  // or finish() when the caller did not.
+  // End of headers: signatures checked, key lookups started, body hashers set up. Called by
+  // body() or finish() when the caller did not.
   void end_of_headers();
   void body(std::string_view chunk);
   // End of message: waits for the key lookups (deadline, cancel), verifies, and returns one
@@ -132,7 +131,7 @@ class Verifier {
 
   // DKIM-Signature fields past kMaxSignatureFields (not reported; for a log line).
   std::size_t skipped_signatures() const;
-  // Header fields not fed to libopendkim (limits, NUL bytes, no colon, after eoh).
+  // Header fields not kept (limits, NUL bytes, no colon, bad name, after eoh).
   std::size_t dropped_header_fields() const;
 
   struct Impl;

@@ -1,6 +1,6 @@
 // authmilter::milter::DkimHandler — DKIM verification at the milter stages (RFC 6376, 8463).
 //
-// What: every header goes to the message's libopendkim verifier as it arrives; at end of
+// What: every header goes to the message's DKIM verifier (dkim/verifier.h) as it arrives; at end of
 //   headers the verifier starts the key lookups (they run while the body streams); body
 //   chunks are hashed as they come (no whole-message buffering); at end of message every
 //   signature's result lands in Results::dkim, where DMARC reads it.
