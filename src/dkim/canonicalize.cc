@@ -298,7 +298,7 @@ void BodyHasher::update_relaxed(const char* data, std::size_t size, std::size_t 
     } else if (is_wsp(c)) {
       std::size_t end = special;
       while (end < size && is_wsp(data[end])) ++end;
-      const bool content_follows = end<size&& static_cast<unsigned char>(data[end])> 0x20;
+      const bool content_follows = (end < size) && (static_cast<unsigned char>(data[end]) > 0x20);
       if (c == ' ' && end == special + 1 && content_follows) {
         confirm(end);  // one SP before content: output as it is
         cur = end;

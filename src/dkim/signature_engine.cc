@@ -105,8 +105,10 @@ DkimKey parse_dkim_key(std::string_view text, SignatureAlgorithm algorithm) {
   };
   if (text.size() > kMaxKeyRecordBytes) return refuse("key record too long");
   const TagList tags = parse_tag_list(text);
+  // RFC 6376 §3.2: a duplicated tag makes the whole record invalid (libopendkim keeps one).
+  if (!tags.error.empty()) return refuse("key record syntax error: " + tags.error);
   const std::string* p = tags.find("p");
-  if (!tags.error.empty() || p == nullptr) return refuse("key record syntax error");
+  if (p == nullptr) return refuse("key record syntax error: no p=");
   if (const std::string* v = tags.find("v"); v != nullptr && *v != "DKIM1") {
     return refuse("unknown key version");
   }

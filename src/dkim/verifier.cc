@@ -65,6 +65,44 @@ std::optional<std::uint64_t> parse_decimal(std::string_view text, std::size_t ma
   return value;
 }
 
+// b= decoded as libopendkim decodes it, so both call the same values corrupt: decoding stops
+// at the first '=', characters outside the alphabet are skipped, a last group of one
+// character is corrupt and a last group of two or three gives one or two bytes.
+std::optional<std::string> decode_signature_base64(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    const int v = value(c);
+    if (v < 0) continue;
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    if (++count == 4) {
+      out.push_back(static_cast<char>((bits >> 16) & 0xff));
+      out.push_back(static_cast<char>((bits >> 8) & 0xff));
+      out.push_back(static_cast<char>(bits & 0xff));
+      bits = 0;
+      count = 0;
+    }
+  }
+  if (count == 1) return std::nullopt;
+  if (count == 2) out.push_back(static_cast<char>((bits >> 4) & 0xff));
+  if (count == 3) {
+    out.push_back(static_cast<char>((bits >> 10) & 0xff));
+    out.push_back(static_cast<char>((bits >> 2) & 0xff));
+  }
+  return out;
+}
+
 // dkim-quoted-printable (RFC 6376 §2.11), as i= may be written: "=40" for '@'.
 std::string decode_quoted_printable(std::string_view text) {
   auto hex = [](char c) -> int {
@@ -76,8 +114,7 @@ std::string decode_quoted_printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '=' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
-        hex(text[i + 2]) >= 0) {
+    if (text[i] == '=' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
       i += 2;
     } else {
@@ -222,9 +259,10 @@ void Verifier::Impl::setup(SigField& field, std::size_t& verifying, std::int64_t
   const TagList& tags = field.tags;
   if (!tags.error.empty()) return malformed(tags.error);
   // RFC 6376 §6.1.1: required tags.
-  for (const char* required : {"v", "a", "b", "bh", "d", "h", "s"}) {
+  for (const char* required : {"v", "a", "b", "d", "h", "s"}) {
     if (tags.find(required) == nullptr) return malformed("missing " + std::string(required) + "=");
   }
+  if (tags.find("bh") == nullptr) return malformed("body hash missing (bh=)");
   if (*tags.find("v") != "1") return malformed("unsupported version v=" + *tags.find("v"));
   const auto algorithm = parse_signature_algorithm(*tags.find("a"));
   if (!algorithm) {
@@ -235,7 +273,7 @@ void Verifier::Impl::setup(SigField& field, std::size_t& verifying, std::int64_t
   field.algorithm = *algorithm;
   const std::string* c = tags.find("c");
   const auto canon = parse_canonicalization(c != nullptr ? *c : "");
-  if (!canon) return malformed("bad c=");
+  if (!canon || (c != nullptr && c->empty())) return malformed("bad c=");
   field.canon = *canon;
   if (const std::string* q = tags.find("q"); q != nullptr && !list_has(*q, "dns/txt")) {
     return malformed("unsupported q=");
@@ -251,6 +289,7 @@ void Verifier::Impl::setup(SigField& field, std::size_t& verifying, std::int64_t
     if (!within(field.identity_domain, domain)) return malformed("i= not within d=");
   }
   if (const std::string* l = tags.find("l"); l != nullptr) {
+    // RFC 6376 §3.5: 1*76DIGIT; values past 2^64 saturate and exceed any body.
     const auto value = parse_decimal(*l, kMaxLengthDigits);
     if (!value) return malformed("bad l=");
     field.limit = *value == BodyHasher::kNoLimit ? *value - 1 : *value;
@@ -271,7 +310,9 @@ void Verifier::Impl::setup(SigField& field, std::size_t& verifying, std::int64_t
   if (tags.find("bh")->empty()) return malformed("empty bh=");
   if (tags.find("b")->empty()) return malformed("empty b=");
   field.body_hash = base64_decode(*tags.find("bh")).value_or(std::string());
-  field.signature = base64_decode(*tags.find("b")).value_or(std::string());
+  const auto signature = decode_signature_base64(*tags.find("b"));
+  if (!signature) return malformed("signature data corrupt (b=)");
+  field.signature = *signature;
   // Digits are at most 12, so these fit an int64.
   if (expiration && static_cast<std::int64_t>(*expiration) + kClockDrift < now) {
     field.result = Result::kPermError;
@@ -359,6 +400,7 @@ SignatureResult Verifier::Impl::judge(SigField& field) {
     return result;
   }
 
+  // RFC 6376 §6.1.2 (the key), then §6.1.3 (l=, the body hash, then the signature).
   const KeyRecord& record = lookups.record(tag("s"), tag("d"));
   if (record.status == KeyStatus::kTempError) {
     result.result = Result::kTempError;
@@ -384,12 +426,6 @@ SignatureResult Verifier::Impl::judge(SigField& field) {
     result.comment = "key t=s does not allow a subdomain i=";
     return result;
   }
-  if (field.algorithm != SignatureAlgorithm::kEd25519Sha256 &&
-      key.bits < library.options.min_key_bits) {
-    result.result = Result::kPolicy;  // RFC 8301 §3.2
-    result.comment = "key too short (" + std::to_string(key.bits) + " bits)";
-    return result;
-  }
   result.result = Result::kFail;
   BodyHasher& hasher = hashers[field.hasher];
   const std::string& body_hash = hasher.finish();
@@ -405,6 +441,14 @@ SignatureResult Verifier::Impl::judge(SigField& field) {
       signed_header_data(headers, tag("h"), field.canon.header, headers[field.header]);
   if (!verify_signature(key.key.get(), field.algorithm, data, field.signature)) {
     result.comment = "signature did not verify";
+    return result;
+  }
+  if (field.algorithm != SignatureAlgorithm::kEd25519Sha256 &&
+      key.bits < library.options.min_key_bits) {
+    // RFC 8301 §3.2: a signature that verifies with a short key is not a pass; one that
+    // does not verify is a fail whatever the key.
+    result.result = Result::kPolicy;
+    result.comment = "key too short (" + std::to_string(key.bits) + " bits)";
     return result;
   }
   result.result = Result::kPass;

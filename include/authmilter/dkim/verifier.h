@@ -20,17 +20,18 @@
 //   Ed25519 over the SHA-256 of the data (RFC 8463 §3, raw 32-byte k=ed25519 keys).
 // Judging (RFC 8601 §2.7.1 tokens): pass (comment "body length limit l=N" with l=); fail with
 //   comment "body hash mismatch", "signature did not verify" or "l= exceeds body length";
-//   policy for rsa-sha1 unless VerifierOptions::allow_sha1 (RFC 8301 §3.1), for RSA keys
-//   shorter than min_key_bits (RFC 8301 §3.2; key_bits says the size) and for signatures
-//   past max_signatures; temperror for SERVFAIL/timeout/cancel of the key lookup ("key lookup
-//   failed: ..."); permerror for malformed signatures ("malformed signature: ..."; duplicate
-//   tags, missing tags, x= before t=, i= outside d=, From not signed), "unsupported
-//   algorithm", "invalid selector or domain", "signature expired" (x= more than 300 s past),
-//   "no key for signature" (NXDOMAIN/NODATA), "several key records", "key revoked" (empty
-//   p=) and unusable keys (signature_engine.h's parse_dkim_key texts: syntax, version, k=
-//   unknown or not matching a=, key h= not allowing the hash, key s= not email, t=s with a
-//   subdomain i=, undecodable p=); neutral for a t= more than 300 s in the future.
-//   dnssec: the key's TXT answer carried the AD bit. test_key: the key says t=y.
+//   policy for rsa-sha1 unless VerifierOptions::allow_sha1 (RFC 8301 §3.1), for a signature
+//   that verifies with an RSA key shorter than min_key_bits (RFC 8301 §3.2; key_bits says
+//   the size; one that does not verify is fail) and for signatures past max_signatures; temperror
+//   for SERVFAIL/timeout/cancel of the key lookup ("key lookup failed: ..."); permerror for
+//   malformed signatures ("malformed signature: ..."; duplicate tags, missing tags, x= before t=,
+//   i= outside d=, From not signed), "unsupported algorithm", "invalid selector or domain",
+//   "signature expired" (x= more than 300 s past), "no key for signature" (NXDOMAIN/NODATA),
+//   "several key records", "key revoked" (empty p=) and unusable keys (signature_engine.h's
+//   parse_dkim_key texts: syntax, version, k= unknown or not matching a=, key h= not allowing the
+//   hash, key s= not email, t=s with a subdomain i=, undecodable p=); neutral for a t= more than
+//   300 s in the future. dnssec: the key's TXT answer carried the AD bit. test_key: the key says
+//   t=y.
 // Limits: max_signatures (config MaxSignatures) signatures are verified (malformed, expired,
 //   future and rsa-sha1-under-policy ones need no lookup and do not count); at most
 //   kMaxSignatureFields DKIM-Signature fields are looked at, later ones are only counted
@@ -41,7 +42,8 @@
 // Config keys (read by the milter, passed as VerifierOptions): MaxSignatures, DKIMAllowSHA1,
 //   DKIMMinKeyBits.
 // Line ends: bare CR/LF in header fields become CRLF (the milter hands folds over with LF);
-//   bare LF in the body is a line end and a missing final CRLF is supplied (§3.4.3).
+//   a bare LF in the body is a line end, a bare CR is content, and a missing final CRLF is
+//   supplied (§3.4.3, §3.4.4).
 // Thread-safety: Library is shared by all milter threads; a Verifier belongs to one message
 //   (one thread at a time) and must not outlive its Library.
 // Security: header fields, body and key records are hostile. Nothing here throws for any
