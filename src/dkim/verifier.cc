@@ -245,6 +245,22 @@ void Verifier::Impl::add_field(std::string_view name, std::string_view value, st
   if (!is_signature) return;
   SigField sig;
   sig.tags = parse_tag_list(value);
+  // RFC 6376 §3.2: tag names and values are printable ASCII, with WSP and folds between;
+  // any other byte (control, DEL, 8-bit) makes the signature malformed, as in libopendkim.
+  const bool bad_byte = std::any_of(value.begin(), value.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t' && c != '\r' && c != '\n') || u >= 0x7f;
+  });
+  if (bad_byte && sig.tags.error.empty()) sig.tags.error = "invalid character in signature";
+  // RFC 6376 §3.2: tag-name = ALPHA *ALNUMPUNC (ALNUMPUNC: ALPHA, DIGIT, "_").
+  const bool bad_name = std::any_of(sig.tags.tags.begin(), sig.tags.tags.end(), [](const Tag& t) {
+    const auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    return t.name.empty() || !alpha(t.name.front()) ||
+           !std::all_of(t.name.begin(), t.name.end(), [&alpha](char c) {
+             return alpha(c) || (c >= '0' && c <= '9') || c == '_';
+           });
+  });
+  if (bad_name && sig.tags.error.empty()) sig.tags.error = "invalid tag name";
   sig.header = headers.size() - 1;
   sig.fed = true;
   fields.push_back(std::move(sig));

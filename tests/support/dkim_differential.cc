@@ -24,6 +24,39 @@ std::string_view field_name(std::string_view field) {
   return name;
 }
 
+// l= larger than the canonical body (unset when c= or l= cannot be read).
+std::optional<bool> l_exceeds_body(const dkim::TagList& tags, std::string_view body) {
+  const std::string* c = tags.find("c");
+  const std::string* l = tags.find("l");
+  if (l == nullptr || l->empty() || l->size() > 76 ||
+      l->find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  std::string body_canon = "simple";
+  if (c != nullptr && c->find('/') != std::string::npos) {
+    body_canon = util::lowercase_ascii(c->substr(c->find('/') + 1));
+  }
+  if (body_canon != "simple" && body_canon != "relaxed") return std::nullopt;
+  const std::size_t canonical = dkim::testing::canon_body(body, body_canon == "relaxed").size();
+  const std::string digits = l->substr(
+      l->find_first_not_of('0') == std::string::npos ? l->size() - 1 : l->find_first_not_of('0'));
+  if (digits.size() > 18) return true;
+  return std::stoull(digits) > canonical;
+}
+
+// t= more than libopendkim's 300 s of clock drift ahead of now.
+bool t_in_future(const dkim::TagList& tags) {
+  const std::string* t = tags.find("t");
+  if (t == nullptr || t->empty() || t->find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  if (t->size() > 18) return true;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  return std::stoull(*t) > static_cast<unsigned long long>(now) + 300;
+}
+
 std::optional<bool> body_hash_matches(const dkim::TagList& tags, std::string_view body) {
   const std::string* c = tags.find("c");
   const std::string* a = tags.find("a");
@@ -97,6 +130,9 @@ MessageFacts gather_facts(dns::Resolver& zone, const std::vector<std::string>& f
     SignatureFacts signature;
     signature.body_hash_matches = body_hash_matches(tags, body);
     signature.key_records = key_records(zone, tags);
+    signature.l_exceeds_body = l_exceeds_body(tags, body);
+    signature.t_in_future = t_in_future(tags);
+    signature.has_vt_or_ff = value.find_first_of("\v\f") != std::string_view::npos;
     signature.tags = tags;
     facts.signatures.push_back(std::move(signature));
   }
@@ -105,9 +141,14 @@ MessageFacts gather_facts(dns::Resolver& zone, const std::vector<std::string>& f
 
 std::string_view reason_kind(std::string_view comment) {
   const std::string text = util::lowercase_ascii(comment);
-  // Order matters: malformed first ("malformed signature: body hash missing"), the specific
-  // key outcomes before the general "key" kind.
-  if (contains(text, "malformed") || contains(text, "invalid selector")) return "malformed";
+  // RFC 6376 §6.1.1 (validate the signature field): malformed tags, an unsupported algorithm,
+  // a selector or domain that forms no key name, an expired signature. The RFC sets no order
+  // among these checks, so they are one kind. It comes first ("malformed signature: body
+  // hash missing"); the specific key outcomes come before the general "key" kind.
+  if (contains(text, "malformed") || contains(text, "invalid selector") ||
+      contains(text, "unsupported algorithm") || contains(text, "expired")) {
+    return "validation";
+  }
   if (contains(text, "body hash")) return "body-hash";
   if (contains(text, "did not verify") || contains(text, "signature verification")) {
     return "signature";
@@ -121,9 +162,7 @@ std::string_view reason_kind(std::string_view comment) {
   }
   if (contains(text, "no key")) return "no-key";
   if (contains(text, "revoked")) return "revoked";
-  if (contains(text, "expired")) return "expired";
   if (contains(text, "future")) return "future";
-  if (contains(text, "unsupported algorithm")) return "algorithm";
   if (contains(text, "key")) return "key";
   return "";
 }
@@ -143,6 +182,20 @@ bool same_signature(const SignatureResult& a, const SignatureResult& b) {
 
 const std::string* tag(const SignatureFacts& facts, std::string_view name) {
   return facts.tags.error.empty() ? facts.tags.find(name) : nullptr;
+}
+
+// RFC 6376 §2.4 base64string (whitespace already removed by the tag reader): base64
+// characters, then at most two '='.
+bool is_base64string(std::string_view value) {
+  std::size_t end = value.size();
+  while (end > 0 && value[end - 1] == '=' && value.size() - end < 2) --end;
+  if (end == 0) return false;
+  for (char c : value.substr(0, end)) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '+' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -181,26 +234,66 @@ const std::vector<AllowedDifference>& allowed_differences() {
                 (reference.result == Result::kPass || is(reference, Result::kPolicy, "key-size")) &&
                 message.body_has_bare_cr && signature.body_hash_matches == false;
        }},
-      {"key-record-duplicate-tag",
-       "RFC 6376 §3.2: a tag-list with a duplicated tag name is invalid as a whole; "
-       "libopendkim keeps one of the values and uses the key",
+      {"key-record-invalid",
+       "RFC 6376 §3.2 and §3.6.1: a key record that is not a valid tag-list (a tag without "
+       "'=', an empty or repeated tag name) or whose p= is not a base64string is invalid as a "
+       "whole (permerror); libopendkim keeps what it can read and skips bad base64 characters",
        [](const SignatureResult& ours, const SignatureResult& reference,
           const SignatureFacts& signature, const MessageFacts&) {
-         bool duplicate = false;
+         bool invalid = false;
          for (const auto& record : signature.key_records) {
-           duplicate = duplicate ||
-                       dkim::parse_tag_list(record).error.find("duplicate") != std::string::npos;
+           const dkim::TagList key = dkim::parse_tag_list(record);
+           const std::string* p = key.find("p");
+           invalid = invalid || !key.error.empty() ||
+                     (p != nullptr && !p->empty() && !is_base64string(*p));
          }
-         return same_signature(ours, reference) && is(ours, Result::kPermError, "key") && duplicate;
+         return same_signature(ours, reference) && is(ours, Result::kPermError, "key") && invalid;
        }},
-      {"key-lookup-before-body-length",
-       "RFC 6376 §6.1.2 (get the public key) comes before §6.1.3 (body and l=), so a "
-       "signature without a key is permerror 'no key'; libopendkim checks l= against the "
+      {"key-before-body-length",
+       "RFC 6376 §6.1.2 (get the public key) comes before §6.1.3 (body, l=), so a signature "
+       "without a usable key is permerror for the key; libopendkim checks l= against the "
        "body first",
        [](const SignatureResult& ours, const SignatureResult& reference,
           const SignatureFacts& signature, const MessageFacts&) {
-         return same_signature(ours, reference) && is(ours, Result::kPermError, "no-key") &&
-                is(reference, Result::kFail, "length") && signature.key_records.empty();
+         const std::string_view kind = reason_kind(ours.comment);
+         return same_signature(ours, reference) && ours.result == Result::kPermError &&
+                (kind == "no-key" || kind == "key" || kind == "revoked") &&
+                is(reference, Result::kFail, "length") && signature.l_exceeds_body == true;
+       }},
+      {"vt-ff-are-not-whitespace",
+       "RFC 6376 §3.2 (and RFC 5234 WSP): only SP and HTAB are whitespace in a tag-list, so a "
+       "VT or FF byte makes the signature malformed; libopendkim takes them as whitespace "
+       "(C isspace)",
+       [](const SignatureResult& ours, const SignatureResult& reference,
+          const SignatureFacts& signature, const MessageFacts&) {
+         return same_signature(ours, reference) && is(ours, Result::kPermError, "validation") &&
+                !is(reference, Result::kPermError, "validation") && signature.has_vt_or_ff;
+       }},
+      {"tag-name-not-alnumpunc",
+       "RFC 6376 §3.2: tag-name = ALPHA *ALNUMPUNC (letters, digits, '_'), so a tag named "
+       "otherwise makes the signature malformed; libopendkim takes any printable name",
+       [](const SignatureResult& ours, const SignatureResult& reference,
+          const SignatureFacts& signature, const MessageFacts&) {
+         bool bad_name = false;
+         for (const auto& t : signature.tags.tags) {
+           const auto alpha = [](char c) {
+             return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+           };
+           bool ok = !t.name.empty() && alpha(t.name.front());
+           for (char c : t.name) ok = ok && (alpha(c) || (c >= '0' && c <= '9') || c == '_');
+           bad_name = bad_name || !ok;
+         }
+         return same_signature(ours, reference) && is(ours, Result::kPermError, "validation") &&
+                !is(reference, Result::kPermError, "validation") && bad_name;
+       }},
+      {"validation-before-future",
+       "RFC 6376 §6.1.1: a signature field that fails validation is PERMFAIL, while a t= in "
+       "the future only MAY make a verifier ignore the signature (§3.5); libopendkim looks "
+       "at t= first (neutral)",
+       [](const SignatureResult& ours, const SignatureResult& reference,
+          const SignatureFacts& signature, const MessageFacts&) {
+         return same_signature(ours, reference) && is(ours, Result::kPermError, "validation") &&
+                is(reference, Result::kNeutral, "future") && signature.t_in_future;
        }},
       {"l-beyond-64-bits",
        "RFC 6376 §3.5: l= is 1*76DIGIT, so a value too large for 64 bits is well-formed and "
@@ -209,7 +302,7 @@ const std::vector<AllowedDifference>& allowed_differences() {
           const SignatureFacts& signature, const MessageFacts&) {
          const std::string* l = tag(signature, "l");
          return same_signature(ours, reference) && is(ours, Result::kFail, "length") &&
-                is(reference, Result::kPermError, "malformed") && l != nullptr && l->size() > 18 &&
+                is(reference, Result::kPermError, "validation") && l != nullptr && l->size() > 18 &&
                 l->size() <= 76 && l->find_first_not_of("0123456789") == std::string::npos;
        }},
       {"q-case-insensitive",
@@ -219,8 +312,8 @@ const std::vector<AllowedDifference>& allowed_differences() {
           const SignatureFacts& signature, const MessageFacts&) {
          const std::string* q = tag(signature, "q");
          return same_signature(ours, reference) && ours.result != Result::kPermError &&
-                is(reference, Result::kPermError, "malformed") && q != nullptr && *q != "dns/txt" &&
-                util::iequals_ascii(*q, "dns/txt");
+                is(reference, Result::kPermError, "validation") && q != nullptr &&
+                *q != "dns/txt" && util::iequals_ascii(*q, "dns/txt");
        }},
   };
   return list;

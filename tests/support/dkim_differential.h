@@ -38,8 +38,9 @@ enum class Feed {
 };
 
 // The coarse kind of a result's comment: "body-hash", "signature", "length", "key-size",
-// "sha1", "limit", "dns", "no-key", "revoked", "expired", "future", "malformed", "key",
-// "algorithm", or "" when the comment says nothing comparable.
+// "sha1", "limit", "dns", "no-key", "revoked", "future", "key", "validation" (RFC 6376
+// §6.1.1: malformed, unsupported algorithm, bad selector/domain, expired), or "" when the
+// comment says nothing comparable.
 std::string_view reason_kind(std::string_view comment);
 
 // What the harness knows about one DKIM-Signature field without either verifier.
@@ -49,6 +50,9 @@ struct SignatureFacts {
   // missing final CRLF is supplied); unset when c=, a=, l= or bh= cannot be read or l=
   // exceeds the canonical body.
   std::optional<bool> body_hash_matches;
+  std::optional<bool> l_exceeds_body;    // l= beyond the canonical body (unset: no usable l=)
+  bool t_in_future = false;              // t= more than 300 s ahead of the clock
+  bool has_vt_or_ff = false;             // the field holds a VT or FF byte (not WSP in RFC 5234)
   std::vector<std::string> key_records;  // TXT at s=._domainkey.d= (none on any DNS error)
   dkim::TagList tags;                    // the signature's tags (dkim/tag_list.h)
 };

@@ -1023,4 +1023,44 @@ TEST(DkimDifferential, ADifferenceIsFoundAndNamed) {
 }
 
 }  // namespace
+
+// Disagreements the differential fuzzer found in the OpenSSL verifier, fixed in src/dkim
+// (the libopendkim reference agrees, and so does RFC 6376 §3.2).
+namespace {
+
+std::vector<SignatureResult> verify_with_extra_tags(const std::string& extra) {
+  dns::ZoneResolver zone;
+  zone.add_txt("sel._domainkey.example.org",
+               testing::txt_strings(testing::key_record(keys().rsa2048.get())));
+  const Message m = testing::sample_message();
+  SignSpec spec;
+  spec.extra_tags = extra;
+  const Message signed_message =
+      testing::with_signatures(m, {testing::sign(m, spec, keys().rsa2048.get())});
+  Library library(zone, {});
+  auto verifier = library.start_message("T", dns::Clock::now() + std::chrono::seconds(5));
+  return testing::verify(*verifier, signed_message);
+}
+
+TEST(DkimDifferentialFindings, ControlAndEightBitBytesMakeTheSignatureMalformed) {
+  ASSERT_EQ(verify_with_extra_tags("z=fine; ")[0].result, Result::kPass);
+  for (const char* bad : {"z=a\x01z; ", "z=a\x18z; ", "z=a\x7fz; ", "z=caf\xc3\xa9; "}) {
+    const auto results = verify_with_extra_tags(bad);
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].result, Result::kPermError) << bad;
+    EXPECT_EQ(results[0].comment, "malformed signature: invalid character in signature");
+  }
+}
+
+TEST(DkimDifferentialFindings, TagNamesAreAlphaThenAlnumOrUnderscore) {
+  ASSERT_EQ(verify_with_extra_tags("x_1=fine; ")[0].result, Result::kPass);
+  for (const char* bad : {"a+b=1; ", "1x=1; ", "_x=1; ", "x/y=1; "}) {
+    const auto results = verify_with_extra_tags(bad);
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].result, Result::kPermError) << bad;
+    EXPECT_EQ(results[0].comment, "malformed signature: invalid tag name") << bad;
+  }
+}
+
+}  // namespace
 }  // namespace authmilter::dkim
