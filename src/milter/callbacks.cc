@@ -12,10 +12,12 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -81,7 +83,10 @@ struct Connection final : ServiceGate::Tracked {
   Stage stage = Stage::kConnect;
   std::string why;                 // our reason when we ended the message early
   std::size_t largest_header = 0;  // bytes of the largest header field of the message
-  ServiceGate::Use message_use;    // declared before txn: released after it is destroyed
+  // A verdict reached in a stage that sends no reply (header, end of headers, body: see
+  // kNoReplySteps), given at end of message; its SMTP reply is set already (smfi_setreply).
+  std::optional<sfsistat> deferred;
+  ServiceGate::Use message_use;  // declared before txn: released after it is destroyed
   std::unique_ptr<Transaction> txn;
 };
 
@@ -171,6 +176,30 @@ sfsistat guarded(SMFICTX* ctx, std::string_view where, Body&& body) noexcept {
   } catch (...) {
     return SMFIS_TEMPFAIL;
   }
+}
+
+// The steps we answer with SMFIS_NOREPLY (the MTA sends the next command without waiting):
+// HELO, each header field, end of headers and each body chunk, where our answer is always
+// "continue" (the checks decide at end of message). That saves a round trip per header
+// field, which with libmilter's worker pool is two thread wake-ups each (docs/PERFORMANCE.md).
+// libmilter offers these to xxfi_negotiate even when the MTA lacks them, and then sends the
+// "continue" itself (engine.c, sendreply), so these callbacks never reply, whatever the MTA.
+// SMFIS_SKIP (stop sending the body) would need a body reply; NR_BODY saves more: a round
+// trip per 64 KiB chunk of every message, against sending the body of unsigned ones.
+constexpr unsigned long kNoReplySteps = SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+// Steps we have no callback for: the MTA need not send them (libmilter drops what it lacks).
+constexpr unsigned long kStepsNotSent = SMFIP_NODATA | SMFIP_NOUNKNOWN;
+
+// For the callbacks of kNoReplySteps: "continue" is no reply; any other verdict (an internal
+// error, the daemon stopping) ends the message here and is given at end of message, since
+// libmilter would drop it (and log an error) in a step that must not reply.
+sfsistat without_reply(SMFICTX* ctx, sfsistat status) noexcept {
+  if (status == SMFIS_CONTINUE || status == SMFIS_NOREPLY) return SMFIS_NOREPLY;
+  if (Connection* c = connection_of(ctx); c != nullptr && !c->deferred) {
+    c->deferred = status;
+    c->end_message();
+  }
+  return SMFIS_NOREPLY;
 }
 
 // An edit at end of message failed to reach the MTA. libmilter refuses an edit only for an
@@ -286,14 +315,15 @@ NegotiatedHeaderSpace& negotiated_header_space() {
 extern "C" {
 
 // Asks for header values exactly as sent (SMFIP_HDR_LEADSPC): DKIM's simple header
-// canonicalization needs the space after the colon, or its absence. The SMFIP_MDS_* answer is
-// libmilter's own (it masks those bits out of ours): see callbacks.h.
+// canonicalization needs the space after the colon, or its absence. Also asks for no replies
+// where we always continue (kNoReplySteps) and for no DATA and unknown-command steps. The
+// SMFIP_MDS_* answer is libmilter's own (it masks those bits out of ours): see callbacks.h.
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, unsigned long,
                       unsigned long, unsigned long* want_actions, unsigned long* want_steps,
                       unsigned long* want_2, unsigned long* want_3) noexcept {
   return guarded(ctx, "negotiate", [&](const Services&) {
     *want_actions = actions & kActions;
-    *want_steps = steps & SMFIP_HDR_LEADSPC;
+    *want_steps = steps & (SMFIP_HDR_LEADSPC | kNoReplySteps | kStepsNotSent);
     *want_2 = 0;
     *want_3 = 0;
     negotiated_header_space().set(ctx, (steps & SMFIP_HDR_LEADSPC) != 0);
@@ -328,13 +358,14 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
 }
 
 sfsistat on_helo(SMFICTX* ctx, char* helo) noexcept {
-  return guarded(ctx, "helo", [&](const Services&) {
-    if (Connection* c = connection_of(ctx)) {
-      c->session.helo = helo != nullptr ? helo : "";
-      if (c->stage == Stage::kConnect) c->stage = Stage::kHelo;
-    }
-    return SMFIS_CONTINUE;
-  });
+  // Not in a message: a failure here has nothing to defer to (MAIL FROM checks the gate).
+  return without_reply(ctx, guarded(ctx, "helo", [&](const Services&) {
+                         if (Connection* c = connection_of(ctx)) {
+                           c->session.helo = helo != nullptr ? helo : "";
+                           if (c->stage == Stage::kConnect) c->stage = Stage::kHelo;
+                         }
+                         return SMFIS_CONTINUE;
+                       }));
 }
 
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept {
@@ -342,6 +373,7 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept {
     Connection* c = connection_of(ctx);
     if (c == nullptr) return SMFIS_ACCEPT;
     c->end_message();  // a second MAIL FROM on the connection starts afresh
+    c->deferred.reset();
     c->stage = Stage::kMail;
     c->why.clear();
     c->largest_header = 0;
@@ -375,43 +407,50 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) noexcept {
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) noexcept {
-  return guarded(ctx, "header", [&](const Services&) {
-    Connection* c = connection_of(ctx);
-    if (c != nullptr && c->txn && name != nullptr) {
-      const std::string_view value_text = value != nullptr ? value : "";
-      c->stage = Stage::kHeader;
-      c->largest_header = std::max(c->largest_header, std::strlen(name) + value_text.size());
-      c->txn->add_header(name, value_text, c->leading_space_kept);
-    }
-    return SMFIS_CONTINUE;
-  });
+  return without_reply(ctx, guarded(ctx, "header", [&](const Services&) {
+                         Connection* c = connection_of(ctx);
+                         if (c != nullptr && c->txn && name != nullptr) {
+                           const std::string_view value_text = value != nullptr ? value : "";
+                           c->stage = Stage::kHeader;
+                           c->largest_header =
+                               std::max(c->largest_header, std::strlen(name) + value_text.size());
+                           c->txn->add_header(name, value_text, c->leading_space_kept);
+                         }
+                         return SMFIS_CONTINUE;
+                       }));
 }
 
 sfsistat on_eoh(SMFICTX* ctx) noexcept {
-  return guarded(ctx, "eoh", [&](const Services&) {
-    Connection* c = connection_of(ctx);
-    if (c != nullptr && c->txn) {
-      c->stage = Stage::kEndOfHeaders;
-      c->txn->end_of_headers();
-    }
-    return SMFIS_CONTINUE;
-  });
+  return without_reply(ctx, guarded(ctx, "eoh", [&](const Services&) {
+                         Connection* c = connection_of(ctx);
+                         if (c != nullptr && c->txn) {
+                           c->stage = Stage::kEndOfHeaders;
+                           c->txn->end_of_headers();
+                         }
+                         return SMFIS_CONTINUE;
+                       }));
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t size) noexcept {
-  return guarded(ctx, "body", [&](const Services&) {
-    Connection* c = connection_of(ctx);
-    if (c != nullptr && c->txn && chunk != nullptr) {
-      c->stage = Stage::kBody;
-      c->txn->add_body(std::string_view(reinterpret_cast<const char*>(chunk), size));
-    }
-    return SMFIS_CONTINUE;
-  });
+  return without_reply(
+      ctx, guarded(ctx, "body", [&](const Services&) {
+        Connection* c = connection_of(ctx);
+        if (c != nullptr && c->txn && chunk != nullptr) {
+          c->stage = Stage::kBody;
+          c->txn->add_body(std::string_view(reinterpret_cast<const char*>(chunk), size));
+        }
+        return SMFIS_CONTINUE;
+      }));
 }
 
 sfsistat on_eom(SMFICTX* ctx) noexcept {
   return guarded(ctx, "eom", [&](const Services&) {
     Connection* c = connection_of(ctx);
+    if (c != nullptr && c->deferred) {
+      // Decided in a step without reply (without_reply()): given now, its reply set then.
+      c->stage = Stage::kDone;
+      return *std::exchange(c->deferred, std::nullopt);
+    }
     if (c == nullptr || !c->txn) return SMFIS_ACCEPT;
     // The edits follow the configuration the message began with (a reload since MAIL FROM
     // applies to the next message): its use is held here until the reply is sent.
@@ -473,6 +512,7 @@ sfsistat on_abort(SMFICTX* ctx) noexcept {
                                   {"reason", "aborted by the MTA, or the connection failed"}}));
       }
       c->end_message();
+      c->deferred.reset();
       c->stage = Stage::kDone;
     }
     return SMFIS_CONTINUE;

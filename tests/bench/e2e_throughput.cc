@@ -1,7 +1,7 @@
 // authmilter_e2e_bench: the real daemon, end to end, driven over the milter protocol.
 //
-//   build-bench/tests/bench/authmilter_e2e_bench [--inet] [--report-store SPEC]
-//                                                [MESSAGES [CONNECTIONS]]
+//   build-bench/tests/bench/authmilter_e2e_bench [--inet] [--report-store SPEC] [--reuse]
+//                                                [--postfix-steps] [MESSAGES [CONNECTIONS]]
 //
 // What: starts a loopback DNS responder with the benchmark zone (bench_support.h), writes a
 //   config (AuthservID mx.example.net, DNSServers that responder, Socket inet on a free
@@ -9,14 +9,20 @@
 //   and plays an MTA (tests/support/milter_client.h): CONNECTIONS client threads (default 2)
 //   each open one milter connection
 //   (protocol version 6, SMFIP_HDR_LEADSPC offered, so every stage is answered) and send
-//   their share of MESSAGES (default 2000) typical messages (transaction_env.h: ~10 kB,
-//   one rsa-sha256 2048-bit signature, SPF/DKIM/DMARC pass) one after another on it:
-//   connect, HELO, MAIL, RCPT, header fields, end of headers, body, end of message, whose
-//   replies must insert an Authentication-Results header saying dmarc=pass and accept.
-//   A warm-up round (fills the daemon's DNS cache) is not timed. Prints messages per second
-//   (wall clock), the daemon's CPU time per message (/proc/PID/stat) and the verdict latency
-//   (end of headers to the end-of-message verdict is what a client waits for; measured here
-//   as one whole message, median, 99th percentile and maximum).
+//   their share of MESSAGES (default 2000) typical messages, each on a new milter connection
+//   as Postfix does (negotiation, connect, HELO, the message, QUIT; --reuse: all on one
+//   connection per client thread, negotiated once). The client offers SMFIP_HDR_LEADSPC
+//   only, so every stage is answered; --postfix-steps offers what Postfix offers (every
+//   "no reply" step, SMFIP_NODATA, ...: milter_client.h) and sends DATA when not declined.
+//   (transaction_env.h: ~10 kB, one rsa-sha256 2048-bit signature, SPF/DKIM/DMARC pass) one after
+//   another on it: connect, HELO, MAIL, RCPT, header fields, end of headers, body, end of message,
+//   whose replies must insert an Authentication-Results header saying dmarc=pass and accept. A
+//   warm-up round (fills the daemon's DNS cache) is not timed. Prints messages per second (wall
+//   clock), the daemon's CPU time per message (/proc/PID/stat) and the verdict latency (end of
+//   headers to the end-of-message verdict is what a client waits for; measured here as one whole
+//   message, median, 99th percentile and maximum). The environment variable AUTHMILTER_E2E_DAEMON
+//   names a program to start instead of the daemon (with its arguments): a wrapper that runs it
+//   under perf stat, strace or valgrind.
 //   --report-store SPEC adds `ReportStore SPEC` (DMARC report records, issue 14): compare
 //   none, an SQLite file and a database that is down (a PostgreSQL URI at a closed port).
 // Bounds: every socket read and write times out after 10 s (MilterClient); MESSAGES at most
@@ -45,6 +51,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -99,11 +106,17 @@ int main(int argc, char** argv) {
   int messages = 2000;
   int connections = 2;
   bool inet = false;
+  bool reuse = false;          // one milter connection per client thread instead of one per message
+  bool postfix_steps = false;  // offer the protocol steps Postfix offers (no-reply steps, ...)
   std::string report_store = "none";
   int positional = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--inet") {
       inet = true;
+    } else if (std::string_view(argv[i]) == "--reuse") {
+      reuse = true;
+    } else if (std::string_view(argv[i]) == "--postfix-steps") {
+      postfix_steps = true;
     } else if (std::string_view(argv[i]) == "--report-store" && i + 1 < argc) {
       report_store = argv[++i];
     } else if (positional++ == 0) {
@@ -114,7 +127,8 @@ int main(int argc, char** argv) {
   }
   if (messages < 1 || messages > kMaxMessages || connections < 1 || connections > 64) {
     std::fprintf(stderr,
-                 "usage: %s [--inet] [--report-store SPEC] [MESSAGES 1..%d [CONNECTIONS 1..64]]\n",
+                 "usage: %s [--inet] [--report-store SPEC] [--reuse] [--postfix-steps] [MESSAGES "
+                 "1..%d [CONNECTIONS 1..64]]\n",
                  argv[0], kMaxMessages);
     return 2;
   }
@@ -159,7 +173,11 @@ int main(int argc, char** argv) {
       if (!out) throw std::runtime_error("cannot write " + config_path);
     }
 
-    DaemonProcess daemon(AUTHMILTER_DAEMON_PATH, config_path);
+    // AUTHMILTER_E2E_DAEMON: another program to start in the daemon's place, with the same
+    // arguments (a wrapper that runs the daemon under `perf stat`, docs/PERFORMANCE.md).
+    const char* wrapper = std::getenv("AUTHMILTER_E2E_DAEMON");
+    DaemonProcess daemon(wrapper != nullptr && *wrapper != '\0' ? wrapper : AUTHMILTER_DAEMON_PATH,
+                         config_path);
     // Wait (bounded) for the socket.
     bool up = false;
     for (int i = 0; i < 200 && !up && daemon.running(); ++i) {
@@ -184,14 +202,19 @@ int main(int argc, char** argv) {
         const int share = count / threads + (t < count % threads ? 1 : 0);
         workers.emplace_back([&, share] {
           try {
-            MilterClient client = open_client(unix_path, port);
-            client.negotiate();
-            client.connect_and_helo(kHelo, kClientIp);
+            std::optional<MilterClient> client;
             std::vector<double> mine;
             mine.reserve(static_cast<std::size_t>(share));
             for (int i = 0; i < share; ++i) {
               const auto sent = std::chrono::steady_clock::now();
-              if (!accepted_with_dmarc_pass(client.message(message))) ++bad;
+              if (!client || !reuse) {
+                client.reset();  // closing the socket ends the session, as QUIT does
+                client.emplace(open_client(unix_path, port));
+                client->negotiate(postfix_steps ? authmilter::test_support::kPostfixSteps
+                                                : authmilter::test_support::kProtoHdrLeadspc);
+                client->connect_and_helo(kHelo, kClientIp);
+              }
+              if (!accepted_with_dmarc_pass(client->message(message))) ++bad;
               mine.push_back(
                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent)
                       .count());
@@ -220,11 +243,13 @@ int main(int argc, char** argv) {
     const double cpu = authmilter::test_support::cpu_seconds(daemon.pid()) - cpu_before;
     std::sort(latencies_ms.begin(), latencies_ms.end());
     std::printf(
-        "%d messages of %zu bytes over %d %s connection(s), ReportStore %s: %.2f s, "
+        "%d messages of %zu bytes, %d %s client(s), %s%s, ReportStore %s: %.2f s, "
         "%.0f messages/s, daemon CPU %.0f us/message (%.0f messages per daemon CPU-second), "
         "latency per message p50 %.2f ms p99 %.2f ms max %.2f ms, %d unexpected replies\n",
-        messages, text.size(), connections, inet ? "TCP" : "unix-socket", report_store.c_str(),
-        wall, messages / wall, cpu * 1e6 / messages, cpu > 0 ? messages / cpu : 0.0,
+        messages, text.size(), connections, inet ? "TCP" : "unix-socket",
+        reuse ? "one connection each" : "a connection per message",
+        postfix_steps ? ", Postfix's protocol steps" : "", report_store.c_str(), wall,
+        messages / wall, cpu * 1e6 / messages, cpu > 0 ? messages / cpu : 0.0,
         percentile(latencies_ms, 0.5), percentile(latencies_ms, 0.99),
         latencies_ms.empty() ? 0.0 : latencies_ms.back(), bad);
     return bad == 0 ? 0 : 1;

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -99,11 +100,11 @@ std::string milter_packet(char command, std::string_view data) {
   return packet;
 }
 
-std::string negotiate_packet() {
+std::string negotiate_packet(std::uint32_t steps) {
   std::string data;
   put32(data, kMilterVersion);
   put32(data, kAllActions);
-  put32(data, kProtoHdrLeadspc);
+  put32(data, steps | kProtoHdrLeadspc);
   return milter_packet(kCmdOptneg, data);
 }
 
@@ -190,7 +191,10 @@ MilterClient MilterClient::unix_socket(const std::string& path, std::chrono::sec
 }
 
 MilterClient::MilterClient(MilterClient&& other) noexcept
-    : fd_(other.fd_), reader_(std::move(other.reader_)) {
+    : fd_(other.fd_),
+      reader_(std::move(other.reader_)),
+      offered_(other.offered_),
+      steps_(other.steps_) {
   other.fd_ = -1;
 }
 
@@ -235,20 +239,55 @@ void MilterClient::expect_continue(char command, std::string_view data) {
   }
 }
 
-void MilterClient::negotiate() {
-  write_all(negotiate_packet());
+std::uint32_t MilterClient::negotiate(std::uint32_t steps) {
+  write_all(negotiate_packet(steps));
   const Reply reply = receive();
   if (reply.command != kCmdOptneg || reply.data.size() < 12) {
     throw std::runtime_error("bad option negotiation reply");
   }
-  if ((get32(reply.data, 8) & kProtoHdrLeadspc) == 0) {
+  const std::uint32_t asked = get32(reply.data, 8);
+  if ((asked & kProtoHdrLeadspc) == 0) {
     throw std::runtime_error("the milter refused SMFIP_HDR_LEADSPC");
+  }
+  if ((asked & ~(steps | kProtoHdrLeadspc)) != 0) {
+    throw std::runtime_error("the milter asked for protocol steps not offered");
+  }
+  offered_ = steps;
+  steps_ = asked;
+  return asked;
+}
+
+bool MilterClient::answered(char command) const {
+  switch (command) {
+    case kCmdConnect:
+      return (steps_ & kProtoNrConn) == 0;
+    case kCmdHelo:
+      return (steps_ & kProtoNrHelo) == 0;
+    case kCmdMail:
+      return (steps_ & kProtoNrMail) == 0;
+    case kCmdRcpt:
+      return (steps_ & kProtoNrRcpt) == 0;
+    case kCmdData:
+      return (steps_ & kProtoNrData) == 0;
+    case kCmdHeader:
+      return (steps_ & kProtoNrHdr) == 0;
+    case kCmdEoh:
+      return (steps_ & kProtoNrEoh) == 0;
+    case kCmdBody:
+      return (steps_ & kProtoNrBody) == 0;
+    case kCmdMacro:
+    case kCmdQuit:
+    case kCmdAbort:
+      return false;
+    default:
+      return true;
   }
 }
 
 void MilterClient::connect_and_helo(std::string_view helo, std::string_view client_ip) {
   for (const std::string& packet : {connect_packet(helo, client_ip), helo_packet(helo)}) {
     write_all(packet);
+    if (!answered(packet[4])) continue;
     const Reply reply = receive();
     if (reply.command != kReplyContinue) {
       throw std::runtime_error(std::string("connect/HELO answered '") + reply.command + "'");
@@ -257,9 +296,17 @@ void MilterClient::connect_and_helo(std::string_view helo, std::string_view clie
 }
 
 EomOutcome MilterClient::message(const MilterMessage& message) {
-  for (const Stage& stage : message_stages(message)) {
+  std::vector<Stage> stages = message_stages(message);
+  if ((offered_ & kProtoNoData) != 0 && (steps_ & kProtoNoData) == 0) {
+    // Offered like Postfix and DATA not declined: DATA goes after the last RCPT.
+    const auto first_header = std::find_if(stages.begin(), stages.end(), [](const Stage& stage) {
+      return stage.command != kCmdMacro && stage.command != kCmdMail && stage.command != kCmdRcpt;
+    });
+    stages.insert(first_header, Stage{kCmdData, milter_packet(kCmdData, ""), true});
+  }
+  for (const Stage& stage : stages) {
     write_all(stage.packet);
-    if (!stage.answered) continue;
+    if (!stage.answered || !answered(stage.command)) continue;
     if (stage.command == kCmdEom) break;
     const Reply reply = receive();
     if (reply.command != kReplyContinue) {

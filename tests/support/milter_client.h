@@ -5,8 +5,11 @@
 //   caller with its own event loop (tests/soak) can send them on non-blocking sockets and
 //   decode replies with ReplyReader; MilterClient is the blocking client on top (one socket,
 //   every read and write bounded by a timeout) for callers that run a conversation per thread.
-//   The client offers every action and SMFIP_HDR_LEADSPC and asks for no "no reply" flags, so
-//   every stage except macros, abort and quit is answered.
+//   The client offers every action and SMFIP_HDR_LEADSPC and no "no reply" steps, so every
+//   stage except macros, abort and quit is answered; MilterClient::negotiate(kPostfixSteps)
+//   offers what Postfix offers instead (every SMFIP_NR_* step, SMFIP_NODATA, ...), and then
+//   waits for replies only in the steps the milter did not take without reply, and sends
+//   DATA unless the milter asked for SMFIP_NODATA, as Postfix does.
 // Protocol: libmilter's wire format: a 4-octet big-endian length, one command octet, data;
 //   command and reply codes as in libmilter/mfdef.h (SMFIC_*, SMFIR_*).
 // Limits: a reply longer than kMaxReplyLength is an error; a body is sent in kBodyChunk
@@ -28,13 +31,27 @@ namespace authmilter::test_support {
 inline constexpr std::uint32_t kMilterVersion = 6;
 inline constexpr std::uint32_t kAllActions = 0x1ff;
 inline constexpr std::uint32_t kProtoHdrLeadspc = 0x100000;  // SMFIP_HDR_LEADSPC
-inline constexpr std::size_t kBodyChunk = 65535;             // MILTER_CHUNK_SIZE
+// Protocol steps (SMFIP_*, libmilter/mfdef.h) the client acts on when the milter asks.
+inline constexpr std::uint32_t kProtoNoData = 0x200;    // SMFIP_NODATA
+inline constexpr std::uint32_t kProtoNrConn = 0x1000;   // SMFIP_NR_CONN
+inline constexpr std::uint32_t kProtoNrHelo = 0x2000;   // SMFIP_NR_HELO
+inline constexpr std::uint32_t kProtoNrMail = 0x4000;   // SMFIP_NR_MAIL
+inline constexpr std::uint32_t kProtoNrRcpt = 0x8000;   // SMFIP_NR_RCPT
+inline constexpr std::uint32_t kProtoNrData = 0x10000;  // SMFIP_NR_DATA
+inline constexpr std::uint32_t kProtoNrHdr = 0x80;      // SMFIP_NR_HDR
+inline constexpr std::uint32_t kProtoNrEoh = 0x40000;   // SMFIP_NR_EOH
+inline constexpr std::uint32_t kProtoNrBody = 0x80000;  // SMFIP_NR_BODY
+// What Postfix 3.x offers with milter_protocol = 6 (milter8.c MILTER8_V6_PROTO_MASK): every
+// step flag from SMFIP_NOCONNECT to SMFIP_HDR_LEADSPC.
+inline constexpr std::uint32_t kPostfixSteps = 0x1fffff;
+inline constexpr std::size_t kBodyChunk = 65535;  // MILTER_CHUNK_SIZE
 inline constexpr std::size_t kMaxReplyLength = 16 * 1024 * 1024;
 
 // Commands (SMFIC_*).
 inline constexpr char kCmdAbort = 'A';
 inline constexpr char kCmdBody = 'B';
 inline constexpr char kCmdConnect = 'C';
+inline constexpr char kCmdData = 'T';
 inline constexpr char kCmdMacro = 'D';
 inline constexpr char kCmdEom = 'E';
 inline constexpr char kCmdHelo = 'H';
@@ -91,7 +108,7 @@ struct EomOutcome {
 // ---- packets ----
 
 std::string milter_packet(char command, std::string_view data);
-std::string negotiate_packet();
+std::string negotiate_packet(std::uint32_t steps = kProtoHdrLeadspc);
 std::string connect_packet(std::string_view hostname, std::string_view client_ip,
                            std::uint16_t port = 25);
 std::string helo_packet(std::string_view helo);
@@ -130,8 +147,9 @@ class MilterClient {
   MilterClient(const MilterClient&) = delete;
   ~MilterClient();  // sends SMFIC_QUIT (ignoring errors), closes
 
-  // Option negotiation; throws when the daemon refuses SMFIP_HDR_LEADSPC or answers badly.
-  void negotiate();
+  // Option negotiation offering `steps` (SMFIP_* flags; SMFIP_HDR_LEADSPC always); throws when
+  // the daemon refuses SMFIP_HDR_LEADSPC or answers badly. Returns the steps the milter asked.
+  std::uint32_t negotiate(std::uint32_t steps = kProtoHdrLeadspc);
   // connect + HELO, each answered with continue (else throws).
   void connect_and_helo(std::string_view helo, std::string_view client_ip);
   // Every stage of `message` up to end of message; throws when a stage before EOM is not
@@ -149,8 +167,13 @@ class MilterClient {
   explicit MilterClient(int fd) : fd_(fd) {}
   void write_all(std::string_view bytes);
 
+  // Whether the MTA waits for a reply to `command`, given the negotiated steps.
+  bool answered(char command) const;
+
   int fd_ = -1;
   ReplyReader reader_;
+  std::uint32_t offered_ = 0;  // the steps offered in the negotiation
+  std::uint32_t steps_ = 0;    // what the milter asked for
 };
 
 }  // namespace authmilter::test_support
