@@ -28,25 +28,35 @@ std::uint32_t AnswerCache::cache_ttl(const Answer& answer) const {
   return 0;
 }
 
+PendingAnswer AnswerCache::peek(const std::string& name, RrType type) {
+  std::lock_guard lock(mutex_);
+  return cached_locked(Key{name, type});
+}
+
+PendingAnswer AnswerCache::cached_locked(const Key& key) {
+  const auto found = entries_.find(key);
+  if (found == entries_.end()) return {};
+  const auto now = now_();
+  Entry& entry = *found->second;
+  if (now >= entry.expires) {
+    lru_.erase(found->second);
+    entries_.erase(found);
+    return {};
+  }
+  lru_.splice(lru_.begin(), lru_, found->second);
+  ++stats_.hits;
+  // Hand out what is left of the TTL, never more than each record had.
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(entry.expires - now);
+  Answer answer = entry.answer;
+  answer.ttl = static_cast<std::uint32_t>(std::min<long long>(left.count(), answer.ttl));
+  for (auto& record : answer.records) record.ttl = std::min(record.ttl, answer.ttl);
+  return ready_answer(std::move(answer));
+}
+
 AnswerCache::Lookup AnswerCache::begin(const std::string& name, RrType type) {
   Key key{name, type};
   std::lock_guard lock(mutex_);
-  if (auto found = entries_.find(key); found != entries_.end()) {
-    const auto now = now_();
-    Entry& entry = *found->second;
-    if (now < entry.expires) {
-      lru_.splice(lru_.begin(), lru_, found->second);
-      ++stats_.hits;
-      // Hand out what is left of the TTL, never more than each record had.
-      const auto left = std::chrono::duration_cast<std::chrono::seconds>(entry.expires - now);
-      Answer answer = entry.answer;
-      answer.ttl = static_cast<std::uint32_t>(std::min<long long>(left.count(), answer.ttl));
-      for (auto& record : answer.records) record.ttl = std::min(record.ttl, answer.ttl);
-      return {ready_answer(std::move(answer)), false};
-    }
-    lru_.erase(found->second);
-    entries_.erase(found);
-  }
+  if (PendingAnswer cached = cached_locked(key); cached.valid()) return {std::move(cached), false};
   if (auto flight = flights_.find(key); flight != flights_.end()) {
     ++stats_.coalesced;
     return {flight->second.pending, false};

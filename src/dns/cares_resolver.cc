@@ -364,6 +364,13 @@ struct CaresResolver::Impl {
     return lookup.pending;
   }
 
+  // A cache hit, counted as start() counts it; never a lookup (Resolver::peek).
+  PendingAnswer peek(std::string_view name, RrType type) {
+    PendingAnswer cached = cache.peek(normalize_name(name), type);
+    if (cached.valid()) count(by_type[slot(type)].cache_hits);
+    return cached;
+  }
+
   // --- everything below runs on the loop thread only ---
 
   void run() {
@@ -609,6 +616,10 @@ CaresResolver::~CaresResolver() { impl_->stop(); }
 
 PendingAnswer CaresResolver::start(std::string_view name, RrType type) {
   return impl_->start(name, type);
+}
+
+PendingAnswer CaresResolver::peek(std::string_view name, RrType type) {
+  return impl_->peek(name, type);
 }
 
 CaresResolver::Stats CaresResolver::stats() const {

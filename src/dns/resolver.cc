@@ -77,4 +77,13 @@ std::string normalize_name(std::string_view name) {
 
 PendingAnswer ready_answer(Answer answer) { return work::make_ready_future(std::move(answer)); }
 
+PendingAnswer Resolver::peek(std::string_view, RrType) { return {}; }
+
+PendingAnswer ReadyOnlyResolver::start(std::string_view name, RrType type) {
+  PendingAnswer pending = inner_.peek(name, type);
+  if (pending.valid() && pending.ready()) return pending;
+  missed_ = true;
+  return ready_answer(Answer::failure(Status::kError, "answer not ready"));
+}
+
 }  // namespace authmilter::dns

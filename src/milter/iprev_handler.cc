@@ -28,10 +28,11 @@ void IprevHandler::start(Transaction& txn) {
   dns::Resolver& resolver = txn.services().resolver;  // daemon-wide: outlives the pool's tasks
   const dns::Deadline deadline = txn.deadline();
   std::shared_ptr<const work::CancelToken> cancel = txn.shared_cancel_token();
-  // The task owns a copy of the address and a share of the cancel token: it may run after
-  // this Transaction is gone (then cancelled, it is dropped or stops at its next lookup).
-  check_ = txn.services().pool.submit(deadline, cancel, [&resolver, ip = ip_, deadline, cancel] {
-    return iprev::evaluate(ip, resolver, deadline, cancel.get());
+  // The check owns a copy of the address and a share of the cancel token: on the pool it may
+  // run after this Transaction is gone (then cancelled, it is dropped or stops at its next
+  // lookup). From ready answers it completes here (start_ready_first).
+  check_ = start_ready_first(txn, resolver, [ip = ip_, deadline, cancel](dns::Resolver& via) {
+    return iprev::evaluate(ip, via, deadline, cancel.get());
   });
 }
 

@@ -9,10 +9,10 @@
 namespace authmilter::milter {
 namespace {
 
-// Runs on the Pool once SPF's result is there (it never waits for it): decides whether the
-// PRA check runs, and runs it.
+// Runs once SPF's result is there (it never waits for it), here or on the Pool: decides
+// whether the PRA check runs, and runs it, its DNS through `resolver`.
 std::optional<policy::SenderIdResult> run_check(const spf::Checker& checker,
-                                                config::SenderIdMode mode,
+                                                dns::Resolver& resolver, config::SenderIdMode mode,
                                                 const work::Future<spf::CheckResult>& spf,
                                                 const spf::Request& request,
                                                 policy::SenderIdResult base, dns::Deadline deadline,
@@ -28,7 +28,7 @@ std::optional<policy::SenderIdResult> run_check(const spf::Checker& checker,
     base.why = "always";
   }
   if (base.source) {
-    base.check = checker.check(request, deadline, cancel);
+    base.check = checker.check_via(resolver, request, deadline, cancel);
   }
   return base;
 }
@@ -70,14 +70,21 @@ void SenderIdHandler::on_eoh(Transaction& txn) {
   const dns::Deadline deadline = txn.deadline();
   std::shared_ptr<const work::CancelToken> cancel = txn.shared_cancel_token();
   const work::Future<spf::CheckResult> spf = txn.pending().spf_envelope;
-  // The task owns copies of its inputs and a share of the cancel token; it borrows only the
-  // checker (daemon-wide). Queued once SPF is done, so no worker waits for SPF.
-  auto task = [&checker, mode, spf, request = request_, base = std::move(base), deadline, cancel] {
-    return run_check(checker, mode, spf, request, base, deadline, cancel.get());
+  // The check owns copies of its inputs and a share of the cancel token; it borrows only the
+  // checker (daemon-wide). SPF done (it usually is: from cached answers it completes at MAIL
+  // FROM): tried here first (start_ready_first). Otherwise queued once SPF is done, so no
+  // worker waits for SPF.
+  auto check = [&checker, mode, spf, request = request_, base = std::move(base), deadline,
+                cancel](dns::Resolver& resolver) {
+    return run_check(checker, resolver, mode, spf, request, base, deadline, cancel.get());
   };
-  work::Pool& pool = txn.services().pool;
-  check_ = spf.valid() ? pool.submit_after(spf, deadline, std::move(cancel), std::move(task))
-                       : pool.submit(deadline, std::move(cancel), std::move(task));
+  if (!spf.valid() || spf.ready()) {
+    check_ = start_ready_first(txn, checker.resolver(), std::move(check));
+    return;
+  }
+  check_ = txn.services().pool.submit_after(
+      spf, deadline, std::move(cancel),
+      [check = std::move(check), &resolver = checker.resolver()] { return check(resolver); });
 }
 
 void SenderIdHandler::on_eom(Transaction& txn) {

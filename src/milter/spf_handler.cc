@@ -9,11 +9,13 @@ work::Future<spf::CheckResult> start_spf_check(Transaction& txn, const spf::Requ
   const spf::Checker& checker = txn.services().spf;  // daemon-wide: outlives the pool's tasks
   const dns::Deadline deadline = txn.deadline();
   std::shared_ptr<const work::CancelToken> cancel = txn.shared_cancel_token();
-  // The task owns a copy of the request and a share of the cancel token: it may run after
-  // this Transaction is gone (then cancelled, it is dropped or stops at its next lookup).
-  return txn.services().pool.submit(deadline, cancel, [&checker, request, deadline, cancel] {
-    return checker.check(request, deadline, cancel.get());
-  });
+  // The check owns a copy of the request and a share of the cancel token: on the pool it may
+  // run after this Transaction is gone (then cancelled, it is dropped or stops at its next
+  // lookup).
+  return start_ready_first(txn, checker.resolver(),
+                           [&checker, request, deadline, cancel](dns::Resolver& resolver) {
+                             return checker.check_via(resolver, request, deadline, cancel.get());
+                           });
 }
 
 spf::CheckResult collect_spf(const work::Future<spf::CheckResult>& pending,

@@ -235,8 +235,8 @@ Checker::Checker(dns::Resolver& resolver, CheckerOptions options)
   quiet_libspf2();
 }
 
-CheckResult Checker::check(const Request& request, dns::Deadline deadline,
-                           const work::CancelToken* cancel) const {
+CheckResult Checker::check_via(dns::Resolver& resolver, const Request& request,
+                               dns::Deadline deadline, const work::CancelToken* cancel) const {
   CheckResult out;
   out.identity = request.identity;
   try {
@@ -263,7 +263,7 @@ CheckResult Checker::check(const Request& request, dns::Deadline deadline,
     out.domain = util::lowercase_ascii(target->domain);
     const std::string ip = ip_text(*address);
 
-    LookupContext ctx(resolver_, deadline, cancel, scope_of(request.identity),
+    LookupContext ctx(resolver, deadline, cancel, scope_of(request.identity),
                       address->family == AF_INET6);
     DnsLayer layer(ctx);
     ServerPtr server(SPF_server_new_dns(layer.get(), 0));

@@ -189,6 +189,26 @@ TEST_F(CaresResolverTest, AdBitIsPropagated) {
   EXPECT_FALSE(ask(resolver, "a.test", RrType::kA).authenticated);
 }
 
+// ReadyOnlyResolver (resolver.h): a lookup with no cached answer is answered kError at once,
+// without asking the server; once the answer is cached, it passes through.
+TEST_F(CaresResolverTest, ReadyOnlyViewAnswersOnlyFromTheCache) {
+  CaresResolver resolver(options_for(server_));
+  ReadyOnlyResolver first(resolver);
+  const Answer not_cached = Resolver::await(first.start("a.test", RrType::kA), Clock::now());
+  EXPECT_TRUE(first.missed());
+  EXPECT_EQ(not_cached.status, Status::kError);
+  EXPECT_FALSE(resolver.peek("a.test", RrType::kA).valid());
+
+  ASSERT_TRUE(ask(resolver, "a.test", RrType::kA).has_records());
+  EXPECT_EQ(server_.queries("a.test", RrType::kA), 1u);  // the view asked nothing
+  ReadyOnlyResolver second(resolver);
+  const Answer cached = Resolver::await(second.start("A.test.", RrType::kA), Clock::now());
+  EXPECT_FALSE(second.missed());
+  ASSERT_TRUE(cached.has_records());
+  EXPECT_EQ(ipv4(cached.records.front().data), "192.0.2.1");
+  EXPECT_EQ(server_.queries("a.test", RrType::kA), 1u);
+}
+
 TEST_F(CaresResolverTest, NxDomainIsCachedForTheSoaNegativeTtl) {
   FakeClock clock;
   CaresOptions options = options_for(server_);

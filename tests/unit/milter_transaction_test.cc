@@ -557,6 +557,37 @@ TEST_F(TransactionPoolTest, ManyMessagesInFlightUseOnlyThePoolsThreads) {
   EXPECT_LE(most, before + pool.threads());
 }
 
+// With every answer at hand (an in-memory zone here, the cache in the daemon), SPF, SenderID
+// and iprev complete on the calling thread: with the pool's only worker held by another task,
+// the message still gets its results, long before its deadline.
+TEST_F(TransactionPoolTest, ChecksFromReadyAnswersDoNotNeedThePool) {
+  work::Pool pool(1);
+  cfg_.iprev = true;
+  cfg_.message_timeout = std::chrono::seconds(10);
+  spf::Checker zone_checker(zone_, {"mx.test.example"});
+  const Services services{cfg_, zone_, zone_checker, pool};
+  work::Promise<int> release;
+  const work::Future<int> released = release.get_future();
+  const work::Future<int> blocker =
+      pool.submit(dns::Clock::now() + std::chrono::seconds(60), nullptr, [released] {
+        return released.get();  // holds the only worker until the end of the test
+      });
+  const auto started = std::chrono::steady_clock::now();
+  const Outcome o = begin(services, "bob@nospf.example")->finish();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  ASSERT_TRUE(o.results.spf_mail_from);
+  EXPECT_EQ(o.results.spf_mail_from->result, spf::Result::kNone);
+  ASSERT_TRUE(o.results.spf_helo);
+  EXPECT_EQ(o.results.spf_helo->result, spf::Result::kPass);
+  ASSERT_TRUE(o.results.sender_id);  // SPF none: SenderID ran, also here
+  EXPECT_EQ(o.results.sender_id->check.result, spf::Result::kPass)
+      << o.results.sender_id->check.comment;
+  ASSERT_TRUE(o.results.iprev);
+  EXPECT_NE(o.results.iprev->result, iprev::Result::kTempError) << o.results.iprev->comment;
+  release.set_value(1);
+  EXPECT_EQ(blocker.get(), 1);
+}
+
 TEST_F(TransactionPoolTest, FullQueueGivesTempErrorNotAHang) {
   work::Pool pool(1, 1);
   cfg_.spf_helo = config::HeloCheck::kNullSender;

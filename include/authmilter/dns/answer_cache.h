@@ -56,6 +56,9 @@ class AnswerCache {
 
   // `name` must already be normalized (normalize_name()).
   Lookup begin(const std::string& name, RrType type);
+  // The cached answer (as begin() would give it), or an invalid PendingAnswer: no lookup is
+  // started or joined.
+  PendingAnswer peek(const std::string& name, RrType type);
   // Fulfills the in-flight lookup for (name, type) and caches `answer` when it may be.
   void complete(const std::string& name, RrType type, const Answer& answer);
 
@@ -81,6 +84,9 @@ class AnswerCache {
     Answer answer;
     Clock::time_point expires;
   };
+  // A live entry for `key` (moved to the front, counted as a hit), or an invalid one; an
+  // expired entry is dropped. Under mutex_.
+  PendingAnswer cached_locked(const Key& key);
   struct Flight {
     std::shared_ptr<AnswerPromise> promise;
     PendingAnswer pending;

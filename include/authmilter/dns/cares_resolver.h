@@ -95,6 +95,7 @@ class CaresResolver final : public Resolver {
   ~CaresResolver() override;
 
   PendingAnswer start(std::string_view name, RrType type) override;
+  PendingAnswer peek(std::string_view name, RrType type) override;
 
   Stats stats() const;
   std::size_t cache_entries() const;

@@ -102,10 +102,33 @@ class Resolver {
   static Answer await(const PendingAnswer& pending, Deadline deadline,
                       const work::CancelToken* cancel = nullptr);
 
+  // The answer when it is there at once (a cache hit, an in-memory zone), without starting a
+  // lookup; otherwise an invalid PendingAnswer. Thread-safe. The default has none: checks
+  // through such a resolver always go to the pool (ReadyOnlyResolver).
+  virtual PendingAnswer peek(std::string_view name, RrType type);
+
   Answer lookup(std::string_view name, RrType type, Deadline deadline,
                 const work::CancelToken* cancel = nullptr) {
     return await(start(name, type), deadline, cancel);
   }
+};
+
+// A view of another Resolver that never waits and never asks: a lookup whose answer `inner`
+// has at once (Resolver::peek: its cache, an in-memory zone) gets that answer; any other is
+// answered here at once with kError, and missed() turns true. A check run through it on the
+// calling thread either completes from those answers alone, or its result is dropped and the
+// check is run again where it may wait (milter/spf_handler.h, start_ready_first).
+// One per check attempt, on one thread.
+class ReadyOnlyResolver final : public Resolver {
+ public:
+  explicit ReadyOnlyResolver(Resolver& inner) : inner_(inner) {}
+  PendingAnswer start(std::string_view name, RrType type) override;
+  // Some lookup had no answer at once: whatever the check concluded is not its result.
+  bool missed() const { return missed_; }
+
+ private:
+  Resolver& inner_;
+  bool missed_ = false;
 };
 
 // Lower-case, no trailing dot: the form used for cache keys and zone keys.

@@ -51,6 +51,7 @@ class ZoneResolver final : public Resolver {
   void load(std::string_view zone_text);
 
   PendingAnswer start(std::string_view name, RrType type) override;
+  PendingAnswer peek(std::string_view name, RrType type) override { return start(name, type); }
   Answer answer(std::string_view name, RrType type) const;
 
   // How many lookups were started, per (normalized name, type), for tests of limits/caching.

@@ -84,7 +84,14 @@ class Checker {
   // Evaluates `request` (MAIL FROM or HELO per request.identity). Never throws for hostile
   // input; DNS trouble or the deadline gives kTempError.
   CheckResult check(const Request& request, dns::Deadline deadline,
-                    const work::CancelToken* cancel = nullptr) const;
+                    const work::CancelToken* cancel = nullptr) const {
+    return check_via(resolver_, request, deadline, cancel);
+  }
+  // The same, with its DNS through `resolver` instead of the Checker's own (a
+  // dns::ReadyOnlyResolver over it, to try the check without waiting).
+  CheckResult check_via(dns::Resolver& resolver, const Request& request, dns::Deadline deadline,
+                        const work::CancelToken* cancel = nullptr) const;
+  dns::Resolver& resolver() const { return resolver_; }
 
  private:
   dns::Resolver& resolver_;
