@@ -43,8 +43,9 @@
 //   stops the run with exit status 1 and says what came back: a benchmark of a failing path
 //   would measure the wrong thing.
 // Figures (JSON on stdout): messages, seconds, msg/s; per message the total time (connect to
-//   the last filter's verdict, QUIT not included) and the EOM time (end of message sent to
-//   milter 1 to the last filter's verdict): p50/p99 overall and by message size.
+//   the last filter's verdict, QUIT not included) and the EOM time (end of message written
+//   into milter 1's socket, behind any no-reply body chunks still in the kernel's buffer, to
+//   the last filter's verdict): p50/p99 overall and by message size.
 // Bounds: at most --messages messages (default 100000) and --seconds seconds (default 10) of
 //   starting new ones; the count is rounded up to whole rounds of the size mix so each size
 //   is measured as often; a conversation silent for 30 s fails the run.
@@ -574,6 +575,10 @@ class Conversation {
     if (filter.out_at == filter.out.size()) {
       filter.out.clear();
       filter.out_at = 0;
+      if (eom_queued_ && &filter == filters_.front().get()) {
+        eom_sent_ = Clock::now();
+        eom_queued_ = false;
+      }
     }
     const bool want_write = !filter.out.empty();
     if (want_write != filter.want_write) {
@@ -676,8 +681,10 @@ class Conversation {
       if (steps_.empty() && !next_phase()) return;
       current_ = std::move(steps_.front());
       steps_.pop_front();
-      if (current_.command == test_support::kCmdEom && current_.filter == 0)
-        eom_sent_ = Clock::now();
+      // The EOM clock starts once the packet is in the socket, as when Postfix's blocking
+      // write returns: before a no-reply body the filter has not read yet, that is later than
+      // queueing it here.
+      if (current_.command == test_support::kCmdEom && current_.filter == 0) eom_queued_ = true;
       send(current_);
       waiting_ = current_.await != Await::kNothing;
     }
@@ -728,6 +735,7 @@ class Conversation {
   Phase phase_ = Phase::kNegotiate;
   int content_filter_ = 0;
   Clock::time_point start_, eom_sent_, end_, last_activity_;
+  bool eom_queued_ = false;  // end of message to filter 1 waits in its out buffer
 };
 
 double percentile(std::vector<double> values, double p) {
