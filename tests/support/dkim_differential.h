@@ -50,9 +50,13 @@ struct SignatureFacts {
   // missing final CRLF is supplied); unset when c=, a=, l= or bh= cannot be read or l=
   // exceeds the canonical body.
   std::optional<bool> body_hash_matches;
-  std::optional<bool> l_exceeds_body;    // l= beyond the canonical body (unset: no usable l=)
-  bool t_in_future = false;              // t= more than 300 s ahead of the clock
-  bool has_vt_or_ff = false;             // the field holds a VT or FF byte (not WSP in RFC 5234)
+  std::optional<bool> l_exceeds_body;  // l= beyond the canonical body (unset: no usable l=)
+  bool t_in_future = false;            // t= more than 300 s ahead of the clock
+  bool has_vt_or_ff = false;           // the field holds a VT or FF byte (not WSP in RFC 5234)
+  bool bad_tag_name = false;           // a tag name is not ALPHA *ALNUMPUNC (RFC 6376 §3.2)
+  // Earlier signatures of the message that our verifier alone found invalid (RFC 6376
+  // §6.1.1) under an allowed difference; MaxSignatures then counts differently (compare()).
+  std::size_t earlier_validation_differences = 0;
   std::vector<std::string> key_records;  // TXT at s=._domainkey.d= (none on any DNS error)
   dkim::TagList tags;                    // the signature's tags (dkim/tag_list.h)
 };

@@ -1054,7 +1054,7 @@ TEST(DkimDifferentialFindings, ControlAndEightBitBytesMakeTheSignatureMalformed)
 
 TEST(DkimDifferentialFindings, TagNamesAreAlphaThenAlnumOrUnderscore) {
   ASSERT_EQ(verify_with_extra_tags("x_1=fine; ")[0].result, Result::kPass);
-  for (const char* bad : {"a+b=1; ", "1x=1; ", "_x=1; ", "x/y=1; "}) {
+  for (const char* bad : {"a+b=1; ", "1x=1; ", "_x=1; ", "x/y=1; ", "a b=1; ", "a\r\n b=1; "}) {
     const auto results = verify_with_extra_tags(bad);
     ASSERT_EQ(results.size(), 1u);
     EXPECT_EQ(results[0].result, Result::kPermError) << bad;
