@@ -141,12 +141,27 @@ BodyHasher::BodyHasher(Canonicalization canon, const EVP_MD* digest, std::uint64
   }
 }
 
-void BodyHasher::out(const char* data, std::size_t size) {
+void BodyHasher::out_slow(const char* data, std::size_t size) {
   if (size == 0 || length_ >= limit_) return;
   const std::uint64_t room = limit_ - length_;
   const std::size_t take = room < size ? static_cast<std::size_t>(room) : size;
-  EVP_DigestUpdate(ctx_.get(), data, take);
   length_ += take;
+  // Long runs go to the digest where they lie; short pieces (words between WSP runs, held
+  // line ends, the one SP) are gathered first: an EVP update costs more than copying them.
+  if (take >= kDirectRun) {
+    flush_stage();
+    EVP_DigestUpdate(ctx_.get(), data, take);
+    return;
+  }
+  if (staged_ + take > stage_.size()) flush_stage();
+  std::memcpy(stage_.data() + staged_, data, take);
+  staged_ += take;
+}
+
+void BodyHasher::flush_stage() {
+  if (staged_ == 0) return;
+  EVP_DigestUpdate(ctx_.get(), stage_.data(), staged_);
+  staged_ = 0;
 }
 
 void BodyHasher::out_line_ends(std::size_t count) {
@@ -159,17 +174,6 @@ void BodyHasher::out_line_ends(std::size_t count) {
     const std::size_t n = count < kPerBlock ? count : kPerBlock;
     out(kCrlfs.data(), 2 * n);
     count -= n;
-  }
-}
-
-void BodyHasher::release_held() {
-  // Only called while the run holds no confirmed bytes, so these come first in the output;
-  // the run's own tentative CRLFs are the same bytes, their order does not matter.
-  out_line_ends(static_cast<std::size_t>(held_line_ends_));
-  held_line_ends_ = 0;
-  if (pending_wsp_) {
-    out(" ", 1);
-    pending_wsp_ = false;
   }
 }
 
@@ -327,6 +331,7 @@ const std::string& BodyHasher::finish() {
   if (any_content_ || canon_ == Canonicalization::kSimple) {
     out("\r\n", 2);  // the last line's end; RFC 6376 §3.4.3: an empty body is one CRLF
   }
+  flush_stage();
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   EVP_DigestFinal_ex(ctx_.get(), md, &md_len);

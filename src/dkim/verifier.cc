@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <ctime>
 #include <limits>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include "authmilter/dkim/canonicalize.h"
@@ -168,6 +170,28 @@ struct Library::Impl {
   Impl(dns::Resolver& r, VerifierOptions o) : resolver(r), options(o) {
     options.max_signatures = std::min(options.max_signatures, kMaxSignatureFields);
   }
+
+  // parse_dkim_key() memoized: decoding the p= key (d2i_PUBKEY) costs more than the RSA
+  // verification, and the same few records come back message after message. The result
+  // depends only on the record text and the algorithm, so sharing it is safe; EVP_PKEY is
+  // reference-counted and only read. Bounded: emptied when kKeyCacheEntries is reached.
+  DkimKey key(const std::string& text, SignatureAlgorithm algorithm) const {
+    std::string cache_key(1, static_cast<char>('0' + static_cast<int>(algorithm)));
+    cache_key += text;
+    {
+      std::lock_guard lock(key_mutex);
+      if (auto it = keys.find(cache_key); it != keys.end()) return it->second;
+    }
+    DkimKey parsed = parse_dkim_key(text, algorithm);
+    std::lock_guard lock(key_mutex);
+    if (keys.size() >= kKeyCacheEntries) keys.clear();
+    keys.emplace(std::move(cache_key), parsed);
+    return parsed;
+  }
+
+  static constexpr std::size_t kKeyCacheEntries = 256;
+  mutable std::mutex key_mutex;
+  mutable std::unordered_map<std::string, DkimKey> keys;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -448,7 +472,7 @@ SignatureResult Verifier::Impl::judge(SigField& field) {
     return result;
   }
   result.dnssec = record.authenticated;
-  const DkimKey key = parse_dkim_key(record.text, field.algorithm);
+  const DkimKey key = library.key(record.text, field.algorithm);
   if (key.status != KeyStatus::kOk) {
     result.comment = key.error;
     return result;

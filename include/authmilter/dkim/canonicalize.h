@@ -8,7 +8,8 @@
 //   counting from the bottom; a name with no instance left is skipped (contributes nothing).
 // Body (§3.4.3, §3.4.4, l= of §3.5): BodyHasher streams chunks into an EVP digest (SHA-256,
 //   or SHA-1 for rsa-sha1) at memory speed: no per-byte appends and no copy; the spans of a
-//   chunk that need no change are hashed where they lie, one EVP update per run. Simple
+//   chunk that need no change are hashed where they lie, one EVP update per run (runs under
+//   256 bytes and the replacements go through a 4 KiB staging buffer instead). Simple
 //   finds line ends with memchr; relaxed finds the bytes that matter (control bytes, an SP
 //   followed by WSP/CR/LF) 16 at a time with SSE2 (a scalar loop elsewhere). CRLF and bare LF
 //   end a line (bare LF as CRLF: Postfix may hand LF over); trailing line ends are counted,
@@ -24,8 +25,10 @@
 
 #include <openssl/evp.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -93,7 +96,18 @@ class BodyHasher {
  private:
   void update_simple(const char* data, std::size_t size, std::size_t pos);
   void update_relaxed(const char* data, std::size_t size, std::size_t pos);
-  void out(const char* data, std::size_t size);
+  // Hot path inline: a short piece into the staging buffer.
+  void out(const char* data, std::size_t size) {
+    if (size < kDirectRun && staged_ + size <= stage_.size() && limit_ - length_ >= size) {
+      std::memcpy(stage_.data() + staged_, data, size);
+      staged_ += size;
+      length_ += size;
+      return;
+    }
+    out_slow(data, size);
+  }
+  void out_slow(const char* data, std::size_t size);
+  void flush_stage();
   void out_line_ends(std::size_t count);
   // Content ends at `end` of the current run: what was held back is real now.
   void confirm(std::size_t end) {
@@ -101,7 +115,16 @@ class BodyHasher {
     confirmed_ = end;
     any_content_ = true;
   }
-  void release_held();
+  // Only called while the run holds no confirmed bytes, so these come first in the output;
+  // the run's own tentative CRLFs are the same bytes, their order does not matter.
+  void release_held() {
+    if (held_line_ends_ != 0) out_line_ends(static_cast<std::size_t>(held_line_ends_));
+    held_line_ends_ = 0;
+    if (pending_wsp_) {
+      out(" ", 1);
+      pending_wsp_ = false;
+    }
+  }
   // Hashes the confirmed part of the run; its tentative line ends become held ones.
   void flush_run(const char* data, std::size_t cur);
 
@@ -109,6 +132,10 @@ class BodyHasher {
   const EVP_MD* md_;
   std::uint64_t limit_;
   DigestContext ctx_;
+  // Output pieces shorter than kDirectRun are gathered here before the digest sees them.
+  static constexpr std::size_t kDirectRun = 256;
+  std::array<char, 4096> stage_{};
+  std::size_t staged_ = 0;
   // The run: bytes [run_begin_, confirmed_) of the current chunk are output as they are (not
   // yet hashed); [confirmed_, cur) are CRLF pairs that are output only if content follows.
   std::size_t run_begin_ = 0;

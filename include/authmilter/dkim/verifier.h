@@ -39,6 +39,9 @@
 //   distinct body hashes are at most that many too. Header fields past kMaxHeaderFields or
 //   kMaxHeaderBytes are not kept (signatures covering them then fail). header.b prefixes are
 //   kMinBPrefix..kMaxBPrefix characters. Key records are read up to kMaxKeyRecordBytes.
+//   Parsed keys are memoized per Library by (record text, algorithm), at most 256 of them
+//   (decoding p= costs more than verifying); DNS answers are never cached here (the
+//   resolver's TTL cache does that).
 // Config keys (read by the milter, passed as VerifierOptions): MaxSignatures, DKIMAllowSHA1,
 //   DKIMMinKeyBits.
 // Line ends: bare CR/LF in header fields become CRLF (the milter hands folds over with LF);
