@@ -174,7 +174,7 @@ TEST_F(DkimLimitsTest, FinishWithoutBodyOrHeadersEnd) {
 }
 
 TEST_F(DkimLimitsTest, AbandonedVerifiersReleaseEverything) {
-  // A message aborted at any stage (client gone, RSET): destruction frees libopendkim's
+  // A message aborted at any stage (client gone, RSET): destruction frees the verifier's
   // handle and drops the started lookups; ASan checks for leaks.
   Message message = signed_sample();
   for (int stage = 0; stage < 3; ++stage) {

@@ -76,7 +76,7 @@ TEST_F(DkimVerifierTest, UnsignedMessageGivesNoResults) {
   EXPECT_EQ(zone_.query_count(), 0u);
 }
 
-TEST_F(DkimVerifierTest, LibopendkimSupportsEd25519) { EXPECT_TRUE(library().supports_ed25519()); }
+TEST_F(DkimVerifierTest, Ed25519IsSupported) { EXPECT_TRUE(library().supports_ed25519()); }
 
 TEST_F(DkimVerifierTest, RsaSha256PassesInEveryCanonicalization) {
   publish("sel", "example.org", keys().rsa2048.get());
@@ -267,7 +267,7 @@ TEST_F(DkimVerifierTest, ExpiredSignatureIsPermerror) {
   publish("sel", "example.org", keys().rsa1024.get());
   SignSpec spec;
   spec.timestamp = now_seconds() - 7200;
-  spec.expiration = now_seconds() - 3600;  // well past libopendkim's 300 s clock drift
+  spec.expiration = now_seconds() - 3600;  // well past the 300 s clock drift allowed
   auto results = sign_and_run(spec, keys().rsa1024.get());
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].result, Result::kPermError);
@@ -610,7 +610,7 @@ TEST_F(DkimVerifierTest, KeyLookupsStartAtEndOfHeadersAndAreShared) {
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].result, Result::kPass);
   EXPECT_EQ(results[1].result, Result::kPass);
-  // libopendkim's own lookup at end of message joined the one already started.
+  // The key was fetched once, at end of headers, for both signatures.
   EXPECT_EQ(zone_.query_count(), 1u);
   // finish() again gives the same answer without any more work.
   auto again = verifier->finish();
@@ -776,6 +776,27 @@ TEST_F(DkimVerifierTest, SameSignerTwiceGetsLongerBPrefixes) {
   EXPECT_EQ(results[2].b_prefix, std::string(kMaxBPrefix, 'Z'));
   EXPECT_EQ(results[4].b_prefix, "Sh");
   EXPECT_EQ(results[5].b_prefix, "abcd");  // folding removed, stops at a non-base64 character
+}
+
+TEST_F(DkimVerifierTest, MemoizedKeysAreKeptApartByAlgorithm) {
+  // One Library remembers parsed keys by record text and algorithm: the same k=ed25519
+  // record must stay unusable for an rsa-sha256 signature after it served an Ed25519 one.
+  publish("ed", "example.org", keys().ed25519.get());
+  SignSpec ed;
+  ed.algorithm = "ed25519-sha256";
+  ed.selector = "ed";
+  SignSpec rsa;
+  rsa.selector = "ed";
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round);
+    auto results = sign_and_run(ed, keys().ed25519.get());
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].result, Result::kPass) << results[0].comment;
+    results = sign_and_run(rsa, keys().rsa1024.get());
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].result, Result::kPermError);
+    EXPECT_EQ(results[0].comment, "key type does not match the algorithm");
+  }
 }
 
 TEST_F(DkimVerifierTest, ConcurrentMessagesShareOneLibrary) {
