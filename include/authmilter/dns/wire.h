@@ -6,7 +6,7 @@
 //   MX preference+exchange, PTR/CNAME/NS names, A/AAAA raw bytes, and for negative answers the
 //   RFC 2308 §5 TTL: min(SOA TTL, SOA MINIMUM) of the SOA in the authority section.
 //   ResponseBuilder / encode_response() go the other way, for tests and for libraries that
-//   want wire replies (libopendkim's query hooks); parse_query() reads a question (tests).
+//   want wire replies (the tests' libopendkim reference); parse_query() reads a question.
 // Limits: labels <= util::kMaxLabelLength, names <= kMaxNameWireLength octets on the wire,
 //   compression pointers must point backwards and at most kMaxPointerHops per name, at most
 //   kMaxCnameChain CNAMEs followed, one TXT record's text <= kMaxTxtLength, record counts
