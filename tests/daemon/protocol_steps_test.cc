@@ -1,7 +1,8 @@
 // The option negotiation with an MTA that offers what Postfix offers: the daemon asks for no
-// reply to HELO, header fields, end of headers and body chunks, and for no DATA or unknown
-// commands, but keeps the replies of the steps where it may refuse (connect, MAIL, RCPT);
-// a message sent without waiting in those steps still gets its verdict and A-R header.
+// reply to HELO, header fields and end of headers, and for no DATA or unknown commands, but
+// keeps the replies of the steps where it may refuse (connect, MAIL, RCPT) and of body
+// chunks; a message sent without waiting in those steps still gets its verdict and A-R
+// header.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -27,12 +28,13 @@ TEST(ProtocolSteps, PostfixOfferGetsNoReplyStepsAndTheVerdict) {
     EXPECT_NE(asked & ts::kProtoNrHelo, 0U);
     EXPECT_NE(asked & ts::kProtoNrHdr, 0U);
     EXPECT_NE(asked & ts::kProtoNrEoh, 0U);
-    EXPECT_NE(asked & ts::kProtoNrBody, 0U);
     EXPECT_NE(asked & ts::kProtoNoData, 0U);
     EXPECT_NE(asked & kNoUnknown, 0U);
     EXPECT_NE(asked & ts::kProtoHdrLeadspc, 0U);
     // Where the daemon may refuse (stopping, a BATV recipient), it still replies.
     EXPECT_EQ(asked & (ts::kProtoNrConn | ts::kProtoNrMail | ts::kProtoNrRcpt), 0U);
+    // Body chunks are answered, so the hashing is done before end of message is sent.
+    EXPECT_EQ(asked & ts::kProtoNrBody, 0U);
 
     client.connect_and_helo("mail.example.org", "192.0.2.10");  // HELO not answered
     // Two messages on the connection: nothing is left unread between them.
@@ -43,7 +45,7 @@ TEST(ProtocolSteps, PostfixOfferGetsNoReplyStepsAndTheVerdict) {
       client.send(ts::kCmdHeader, std::string("From") + '\0' + " Alice <alice@example.org>" + '\0');
       client.send(ts::kCmdHeader, std::string("Subject") + '\0' + " steps" + '\0');
       client.send(ts::kCmdEoh, "");
-      client.send(ts::kCmdBody, "Hello.\r\n");
+      EXPECT_EQ(stage(client, ts::kCmdBody, "Hello.\r\n"), ts::kReplyContinue);
       const EndOfMessage reply = end_of_message(client);
       EXPECT_EQ(reply.verdict, ts::kReplyAccept);
       bool has_auth_results = false;
