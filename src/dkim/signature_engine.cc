@@ -107,6 +107,10 @@ DkimKey parse_dkim_key(std::string_view text, SignatureAlgorithm algorithm) {
   const TagList tags = parse_tag_list(text);
   // RFC 6376 §3.2: a duplicated tag makes the whole record invalid (libopendkim keeps one).
   if (!tags.error.empty()) return refuse("key record syntax error: " + tags.error);
+  // RFC 6376 §3.2: bytes and tag names (NUL, controls, 8-bit, "a b=": libopendkim refuses
+  // them too).
+  if (!tag_list_bytes_valid(text)) return refuse("key record syntax error: invalid character");
+  if (!tag_names_valid(text)) return refuse("key record syntax error: invalid tag name");
   const std::string* p = tags.find("p");
   if (p == nullptr) return refuse("key record syntax error: no p=");
   if (const std::string* v = tags.find("v"); v != nullptr && *v != "DKIM1") {

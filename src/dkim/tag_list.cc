@@ -58,4 +58,32 @@ TagList parse_tag_list(std::string_view text) {
   return list;
 }
 
+bool tag_list_bytes_valid(std::string_view text) {
+  return std::none_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && !is_space(c)) || u >= 0x7f;
+  });
+}
+
+bool tag_names_valid(std::string_view text) {
+  const auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    std::size_t end = text.find(';', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view name = text.substr(pos, end - pos);
+    pos = end + 1;
+    const std::size_t equals = name.find('=');
+    if (equals == std::string_view::npos) continue;  // parse_tag_list()'s to judge
+    name = name.substr(0, equals);
+    while (!name.empty() && is_space(name.front())) name.remove_prefix(1);
+    while (!name.empty() && is_space(name.back())) name.remove_suffix(1);
+    if (name.empty() || !alpha(name.front())) return false;
+    for (char c : name) {
+      if (!alpha(c) && !(c >= '0' && c <= '9') && c != '_') return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace authmilter::dkim

@@ -1,6 +1,7 @@
 // The DKIM differential harness (dkim_differential.h).
 #include "dkim_differential.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -258,7 +259,8 @@ const std::vector<AllowedDifference>& allowed_differences() {
        }},
       {"key-record-invalid",
        "RFC 6376 §3.2 and §3.6.1: a key record that is not a valid tag-list (a tag without "
-       "'=', an empty or repeated tag name) or whose p= is not a base64string is invalid as a "
+       "'=', an empty, repeated or non-ALNUMPUNC tag name, a byte that is not printable ASCII "
+       "or whitespace) or whose p= is not a base64string is invalid as a "
        "whole (permerror); libopendkim keeps what it can read and skips bad base64 characters",
        [](const SignatureResult& ours, const SignatureResult& reference,
           const SignatureFacts& signature, const MessageFacts&) {
@@ -266,7 +268,11 @@ const std::vector<AllowedDifference>& allowed_differences() {
          for (const auto& record : signature.key_records) {
            const dkim::TagList key = dkim::parse_tag_list(record);
            const std::string* p = key.find("p");
-           invalid = invalid || !key.error.empty() ||
+           const bool bad_byte = std::any_of(record.begin(), record.end(), [](char c) {
+             const auto u = static_cast<unsigned char>(c);
+             return (u < 0x20 && c != ' ' && c != '\t' && c != '\r' && c != '\n') || u >= 0x7f;
+           });
+           invalid = invalid || !key.error.empty() || bad_byte || has_bad_tag_name(record) ||
                      (p != nullptr && !p->empty() && !is_base64string(*p));
          }
          return same_signature(ours, reference) && is(ours, Result::kPermError, "key") && invalid;

@@ -1062,5 +1062,29 @@ TEST(DkimDifferentialFindings, TagNamesAreAlphaThenAlnumOrUnderscore) {
   }
 }
 
+TEST(DkimDifferentialFindings, KeyRecordsWithBadBytesOrTagNamesAreInvalid) {
+  const std::string p = testing::public_key_base64(keys().rsa2048.get());
+  const Message m = testing::sample_message();
+  const Message signed_message =
+      testing::with_signatures(m, {testing::sign(m, SignSpec{}, keys().rsa2048.get())});
+  auto verify_with_record = [&](const std::string& record) {
+    dns::ZoneResolver zone;
+    zone.add_txt("sel._domainkey.example.org", testing::txt_strings(record));
+    Library library(zone, {});
+    auto verifier = library.start_message("T", dns::Clock::now() + std::chrono::seconds(5));
+    return testing::verify(*verifier, signed_message);
+  };
+  ASSERT_EQ(verify_with_record("v=DKIM1; k=rsa; n=note_1; p=" + p)[0].result, Result::kPass);
+  for (const std::string& bad :
+       {std::string("v=DKIM1; k=rsa; n=a\x01b; p="),
+        std::string("v=DKIM1; k=rsa; n=caf\xc3\xa9; p="), std::string("v=DKIM1; k=rsa; a+b=1; p="),
+        std::string("v=DKIM1; k=rsa; n o=1; p=")}) {
+    const auto results = verify_with_record(bad + p);
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].result, Result::kPermError) << bad;
+    EXPECT_EQ(results[0].comment.rfind("key record syntax error", 0), 0u) << results[0].comment;
+  }
+}
+
 }  // namespace
 }  // namespace authmilter::dkim

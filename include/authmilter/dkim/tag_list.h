@@ -34,4 +34,11 @@ struct TagList {
 
 TagList parse_tag_list(std::string_view text);
 
+// RFC 6376 §3.2 beyond what parse_tag_list() checks (for signatures and key records alike):
+// every byte is printable ASCII or whitespace (SP, HTAB, CR, LF), so no control, DEL or 8-bit
+// byte; and every tag name (the text before '=', whitespace around it dropped) is
+// ALPHA *ALNUMPUNC. libopendkim refuses the bytes and whitespace inside names too.
+bool tag_list_bytes_valid(std::string_view text);
+bool tag_names_valid(std::string_view text);
+
 }  // namespace authmilter::dkim
