@@ -86,4 +86,14 @@ bool tag_names_valid(std::string_view text) {
   return true;
 }
 
+bool has_inner_empty_tag_spec(std::string_view text) {
+  std::size_t pos = 0;
+  for (std::size_t end = text.find(';'); end != std::string_view::npos;
+       pos = end + 1, end = text.find(';', pos)) {
+    const std::string_view spec = text.substr(pos, end - pos);
+    if (std::all_of(spec.begin(), spec.end(), is_space)) return true;  // followed by ';'
+  }
+  return false;
+}
+
 }  // namespace authmilter::dkim

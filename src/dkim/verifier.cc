@@ -276,6 +276,9 @@ void Verifier::Impl::add_field(std::string_view name, std::string_view value, st
     sig.tags.error = "invalid character in signature";
   }
   if (sig.tags.error.empty() && !tag_names_valid(value)) sig.tags.error = "invalid tag name";
+  if (sig.tags.error.empty() && has_inner_empty_tag_spec(value)) {
+    sig.tags.error = "empty tag-spec";
+  }
   sig.header = headers.size() - 1;
   sig.fed = true;
   fields.push_back(std::move(sig));

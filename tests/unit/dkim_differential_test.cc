@@ -1062,6 +1062,15 @@ TEST(DkimDifferentialFindings, TagNamesAreAlphaThenAlnumOrUnderscore) {
   }
 }
 
+TEST(DkimDifferentialFindings, AnEmptyTagSpecBeforeTheLastMakesTheSignatureMalformed) {
+  for (const char* bad : {"z=1;; ", "z=1; ; ", "z=1;\r\n\t; "}) {
+    const auto results = verify_with_extra_tags(bad);
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].result, Result::kPermError) << bad;
+    EXPECT_EQ(results[0].comment, "malformed signature: empty tag-spec") << bad;
+  }
+}
+
 TEST(DkimDifferentialFindings, KeyRecordsWithBadBytesOrTagNamesAreInvalid) {
   const std::string p = testing::public_key_base64(keys().rsa2048.get());
   const Message m = testing::sample_message();

@@ -40,5 +40,8 @@ TagList parse_tag_list(std::string_view text);
 // ALPHA *ALNUMPUNC. libopendkim refuses the bytes and whitespace inside names too.
 bool tag_list_bytes_valid(std::string_view text);
 bool tag_names_valid(std::string_view text);
+// An empty tag-spec before the last one (";;"): the ABNF allows one trailing ";" only.
+// libopendkim refuses such a DKIM-Signature ("syntax error").
+bool has_inner_empty_tag_spec(std::string_view text);
 
 }  // namespace authmilter::dkim
