@@ -315,6 +315,13 @@ void Verifier::Impl::setup(SigField& field, std::size_t& verifying, std::int64_t
   // RFC 6376 §5.4: From must be signed.
   if (!list_has(*tags.find("h"), "from")) return malformed("From not signed");
   const std::string& domain = *tags.find("d");
+  // RFC 6376 §3.5: d= is a domain name; other characters make the field malformed before
+  // t=/x= are looked at (libopendkim: malformed "d=" tag value).
+  if (domain.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") !=
+      std::string::npos) {
+    return malformed("bad d=");
+  }
   if (const std::string* i = tags.find("i"); i != nullptr) {
     const std::string identity = decode_quoted_printable(*i);
     const std::size_t at = identity.rfind('@');

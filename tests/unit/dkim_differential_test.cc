@@ -1071,6 +1071,22 @@ TEST(DkimDifferentialFindings, AnEmptyTagSpecBeforeTheLastMakesTheSignatureMalfo
   }
 }
 
+TEST(DkimDifferentialFindings, ABadDomainIsMalformedEvenWithAFutureTimestamp) {
+  dns::ZoneResolver zone;
+  const Message m = testing::sample_message();
+  SignSpec spec;
+  spec.domain = "exa/mple.org";
+  spec.timestamp = static_cast<std::uint64_t>(std::time(nullptr)) + 2 * 86400;
+  const Message signed_message =
+      testing::with_signatures(m, {testing::sign(m, spec, keys().rsa2048.get())});
+  Library library(zone, {});
+  auto verifier = library.start_message("T", dns::Clock::now() + std::chrono::seconds(5));
+  const auto results = testing::verify(*verifier, signed_message);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].result, Result::kPermError);
+  EXPECT_EQ(results[0].comment, "malformed signature: bad d=");
+}
+
 TEST(DkimDifferentialFindings, KeyRecordsWithBadBytesOrTagNamesAreInvalid) {
   const std::string p = testing::public_key_base64(keys().rsa2048.get());
   const Message m = testing::sample_message();
