@@ -8,6 +8,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define AUTHMILTER_RELAXED_AVX512 1
+#endif
 
 #include "authmilter/util/ascii.h"
 
@@ -271,10 +275,142 @@ std::size_t next_relaxed_special(const char* data, std::size_t pos, std::size_t 
   return size;
 }
 
+#if defined(AUTHMILTER_RELAXED_AVX512)
+// Relaxed canonicalization of 64-byte blocks by compaction (AVX-512 BW + VBMI2 vpcompressb),
+// for blocks of ordinary text: bytes >= SP, HTAB, and CR LF pairs. A byte is kept if it is
+// content (> SP), part of a CRLF, or the last WSP of a run that content follows (as SP); the
+// byte after the block is looked at so a WSP run's fate is always known and nothing is owed
+// between blocks. Line ends after the block's last kept content are not output but counted as
+// held (they are dropped if the body ends there). Anything else (bare CR or LF, other control
+// bytes, a CR at the end of the chunk) stops it and the scalar loop takes the block.
+enum class FastStop { kBlock, kStageFull, kManyHeld };
+
+struct RelaxedSink {
+  char* stage;
+  std::size_t& staged;
+  std::size_t capacity;
+  std::uint64_t& held;
+  std::uint64_t& length;
+  bool& any_content;
+};
+
+// Held line ends written inline before a block; more go through out_line_ends().
+constexpr std::uint64_t kInlineHeld = 32;
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt,lzcnt,bmi,bmi2"))) FastStop
+relaxed_blocks_avx512(const char* data, std::size_t& pos, std::size_t size, RelaxedSink sink) {
+  static constexpr char kCrlfs[2 * kInlineHeld + 1] =
+      "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+      "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
+  const __m512i sp = _mm512_set1_epi8(' ');
+  const __m512i tab = _mm512_set1_epi8('\t');
+  const __m512i cr = _mm512_set1_epi8('\r');
+  const __m512i lf = _mm512_set1_epi8('\n');
+  while (size - pos >= 65) {
+    const __m512i v = _mm512_loadu_si512(data + pos);
+    const __m512i next = _mm512_loadu_si512(data + pos + 1);
+    const __mmask64 is_cr = _mm512_cmpeq_epi8_mask(v, cr);
+    const __mmask64 is_lf = _mm512_cmpeq_epi8_mask(v, lf);
+    const __mmask64 is_tab = _mm512_cmpeq_epi8_mask(v, tab);
+    const __mmask64 is_wsp = _mm512_cmpeq_epi8_mask(v, sp) | is_tab;
+    const __mmask64 control = _mm512_cmplt_epu8_mask(v, sp);
+    if ((control & ~(is_cr | is_lf | is_tab)) != 0) return FastStop::kBlock;
+    // Every LF follows a CR in the block, every CR is followed by an LF (the last one by the
+    // byte after the block, which is then skipped with it).
+    if (is_lf != (is_cr << 1)) return FastStop::kBlock;
+    const std::size_t advance = 64 + (is_cr >> 63);
+    if ((is_cr >> 63) != 0 && data[pos + 64] != '\n') return FastStop::kBlock;
+    // A WSP run reaching the block's end is dropped unless content follows; the byte after
+    // must then be content, WSP, an LF, or a CR of a CRLF (a bare CR or a control byte would
+    // be content: the scalar loop decides).
+    if ((is_wsp >> 63) != 0) {
+      const auto after = static_cast<unsigned char>(data[pos + 64]);
+      if (after < 0x20 && after != '\t' && after != '\n' &&
+          (after != '\r' || size - pos < 66 || data[pos + 65] != '\n'))
+        return FastStop::kBlock;
+    }
+    const __mmask64 content = _mm512_cmpgt_epu8_mask(v, sp);
+    const __mmask64 content_next = _mm512_cmpgt_epu8_mask(next, sp);
+    const __mmask64 items = content | (is_wsp & content_next);
+    if (items == 0) {  // only WSP and line ends: all of them held or dropped
+      sink.held += static_cast<std::uint64_t>(__builtin_popcountll(is_cr));
+      pos += advance;
+      continue;
+    }
+    if (sink.held > kInlineHeld) return FastStop::kManyHeld;
+    if (sink.staged + 2 * sink.held + 64 > sink.capacity) return FastStop::kStageFull;
+    if (sink.held != 0) {
+      const std::size_t bytes = static_cast<std::size_t>(2 * sink.held);
+      std::memcpy(sink.stage + sink.staged, kCrlfs, bytes);
+      sink.staged += bytes;
+      sink.length += bytes;
+    }
+    const int last_item = 63 - __builtin_clzll(items);
+    const __mmask64 through_last =
+        last_item == 63 ? ~__mmask64{0} : (__mmask64{2} << last_item) - 1;
+    const __mmask64 keep = (items | is_cr | is_lf) & through_last;
+    const __m512i canonical = _mm512_mask_mov_epi8(v, is_tab, sp);
+    // Compress in a register and store all 64 bytes: a masked compress-store to memory is
+    // slow on some CPUs; the stage has room for the whole vector.
+    _mm512_storeu_si512(sink.stage + sink.staged, _mm512_maskz_compress_epi8(keep, canonical));
+    const auto kept = static_cast<std::size_t>(__builtin_popcountll(keep));
+    sink.staged += kept;
+    sink.length += kept;
+    sink.any_content = true;
+    sink.held = static_cast<std::uint64_t>(__builtin_popcountll(is_cr & ~through_last));
+    pos += advance;
+  }
+  return FastStop::kBlock;
+}
+
+bool cpu_has_relaxed_avx512() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("popcnt") &&
+           __builtin_cpu_supports("bmi2");
+  }();
+  return has;
+}
+#endif
+
 }  // namespace
 
+std::size_t BodyHasher::update_relaxed_blocks(const char* data, std::size_t size, std::size_t pos) {
+#if defined(AUTHMILTER_RELAXED_AVX512)
+  if (!cpu_has_relaxed_avx512()) return pos;
+  for (;;) {
+    const FastStop stop = relaxed_blocks_avx512(
+        data, pos, size,
+        RelaxedSink{stage_.data(), staged_, stage_.size(), held_line_ends_, length_, any_content_});
+    if (stop == FastStop::kStageFull) {
+      flush_stage();
+    } else if (stop == FastStop::kManyHeld) {
+      // The next block has content: the held line ends are real.
+      out_line_ends(static_cast<std::size_t>(held_line_ends_));
+      held_line_ends_ = 0;
+    } else {
+      return pos;
+    }
+  }
+#else
+  (void)data;
+  (void)size;
+  return pos;
+#endif
+}
+
 void BodyHasher::update_relaxed(const char* data, std::size_t size, std::size_t cur) {
+  // Where the block compaction is tried next: after it stopped on a block, the scalar loop
+  // goes past that block first.
+  std::size_t try_blocks_at = cur;
   while (cur < size) {
+    if (cur >= try_blocks_at && !pending_wsp_ && limit_ == kNoLimit && size - cur >= 65) {
+      flush_run(data, cur);
+      cur = update_relaxed_blocks(data, size, cur);
+      run_begin_ = confirmed_ = cur;
+      try_blocks_at = cur + 64;
+    }
     const std::size_t special = next_relaxed_special(data, cur, size);
     if (special > cur) {
       confirm(special);

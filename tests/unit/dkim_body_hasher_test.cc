@@ -142,6 +142,92 @@ TEST(BodyHasherTest, RandomBodiesInRandomChunks) {
   }
 }
 
+// Long bodies in chunks of up to ~700 bytes: the 64-byte block compaction of relaxed (where
+// the CPU has AVX-512 VBMI2) meets WSP runs and CRLFs across block ends and chunk ends, blank
+// lines and WSP-only lines (more than it writes inline), and falls back to the scalar loop on
+// bare CR, bare LF and control bytes.
+TEST(BodyHasherTest, LongBodiesAcrossBlockAndChunkBoundaries) {
+  std::mt19937 random(64);
+  const std::string letters = "abcdefghijklmnopqrstuvwxyz.,\x7f\xc3\xa9";
+  for (int round = 0; round < 1500; ++round) {
+    const bool odd_bytes = round % 3 == 0;  // bare CR/LF and control bytes now and then
+    const std::size_t size = random() % 2500;
+    std::string body;
+    while (body.size() < size) {
+      const auto pick = random() % 100;
+      if (pick < 50) {
+        const std::size_t n = 1 + random() % 12;
+        for (std::size_t i = 0; i < n; ++i) body.push_back(letters[random() % letters.size()]);
+      } else if (pick < 75) {
+        const std::size_t n = 1 + (random() % 4 == 0 ? random() % 90 : random() % 3);
+        for (std::size_t i = 0; i < n; ++i) body.push_back(random() % 4 == 0 ? '\t' : ' ');
+      } else if (pick < 88) {
+        body += "\r\n";
+      } else if (pick < 93) {
+        const std::size_t n = 1 + random() % 45;
+        for (std::size_t i = 0; i < n; ++i) body += random() % 3 == 0 ? " \t\r\n" : "\r\n";
+      } else if (odd_bytes) {
+        const char odd[] = {'\r', '\n', '\x01', '\0', '\x1f'};
+        body.push_back(odd[random() % sizeof odd]);
+      }
+    }
+    const std::string want_relaxed =
+        digest(EVP_sha256(), slow_canonical(Canonicalization::kRelaxed, body));
+    const std::string want_simple =
+        digest(EVP_sha256(), slow_canonical(Canonicalization::kSimple, body));
+    for (int split = 0; split < 3; ++split) {
+      std::vector<std::string_view> pieces;
+      for (std::size_t pos = 0; pos < body.size();) {
+        const std::size_t n = split == 0   ? body.size()
+                              : split == 1 ? 1 + random() % 700
+                                           : 60 + random() % 80;
+        pieces.push_back(std::string_view(body).substr(pos, n));
+        pos += n;
+      }
+      std::uint64_t length = 0;
+      if (hash_pieces(Canonicalization::kRelaxed, pieces, &length) != want_relaxed) {
+        FILE* f = fopen("/tmp/relaxed_fail.txt", "wb");
+        fwrite(body.data(), 1, body.size(), f);
+        for (auto pc : pieces) fprintf(f, "\n#%zu", pc.size());
+        fprintf(f, "\n#len %lu want %zu\n", (unsigned long)length,
+                slow_canonical(Canonicalization::kRelaxed, body).size());
+        fclose(f);
+      }
+      ASSERT_EQ(hash_pieces(Canonicalization::kRelaxed, pieces, &length), want_relaxed)
+          << "round " << round << " split " << split << " body '" << body << "'";
+      EXPECT_EQ(length, slow_canonical(Canonicalization::kRelaxed, body).size());
+      ASSERT_EQ(hash_pieces(Canonicalization::kSimple, pieces), want_simple)
+          << "round " << round << " split " << split;
+    }
+  }
+}
+
+// Every position of a short tricky tail relative to the 64-byte blocks and the chunk end.
+TEST(BodyHasherTest, TrickyTailsAtEveryBlockOffset) {
+  const std::vector<std::string> tails = {
+      "  \t b\r\n", "  \r\n\r\nc",      "\r\n", " \r\n \r\n", "\r\r\n",
+      "x \n y",     "\t\t\t\r\n\r\n\t", " ",    "\r",         "z  "};
+  for (const std::string& tail : tails) {
+    for (std::size_t prefix = 0; prefix < 140; ++prefix) {
+      for (std::size_t suffix : {std::size_t{0}, std::size_t{1}, std::size_t{70}}) {
+        std::string body;
+        for (std::size_t i = 0; i < prefix; ++i) body.push_back(i % 9 == 8 ? ' ' : 'p');
+        body += tail;
+        for (std::size_t i = 0; i < suffix; ++i) body.push_back(i % 7 == 6 ? ' ' : 's');
+        const std::string want =
+            digest(EVP_sha256(), slow_canonical(Canonicalization::kRelaxed, body));
+        const std::string_view view(body);
+        ASSERT_EQ(hash_pieces(Canonicalization::kRelaxed, {view}), want)
+            << "tail '" << tail << "' after " << prefix << ", " << suffix << " after";
+        const std::size_t cut = prefix + tail.size() / 2;
+        ASSERT_EQ(hash_pieces(Canonicalization::kRelaxed, {view.substr(0, cut), view.substr(cut)}),
+                  want)
+            << "tail '" << tail << "' after " << prefix << " cut at " << cut;
+      }
+    }
+  }
+}
+
 TEST(BodyHasherTest, Sha1AndBodyLengthLimits) {
   const std::string body = "Hi  there\t\r\nsecond line \r\n\r\n\r\n";
   for (Canonicalization canon : {Canonicalization::kSimple, Canonicalization::kRelaxed}) {
