@@ -216,7 +216,48 @@ void BodyHasher::update(std::string_view chunk) {
   }
 }
 
+namespace {
+
+// Whether [pos, size) has an LF not preceded by a CR in the chunk (an LF at `pos` counts:
+// the caller has already taken the LF of a CR from the last chunk).
+bool has_bare_lf(const char* data, std::size_t pos, std::size_t size) {
+  if (pos < size && data[pos] == '\n') return true;
+  std::size_t at = pos + 1;
+#if defined(__SSE2__)
+  const __m128i lf = _mm_set1_epi8('\n');
+  const __m128i cr = _mm_set1_epi8('\r');
+  while (at + 16 <= size) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + at));
+    const __m128i before = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + at - 1));
+    const __m128i bare = _mm_andnot_si128(_mm_cmpeq_epi8(before, cr), _mm_cmpeq_epi8(v, lf));
+    if (_mm_movemask_epi8(bare) != 0) return true;
+    at += 16;
+  }
+#endif
+  for (; at < size; ++at) {
+    if (data[at] == '\n' && data[at - 1] != '\r') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void BodyHasher::update_simple(const char* data, std::size_t size, std::size_t cur) {
+  if (cur < size && !has_bare_lf(data, cur, size)) {
+    // Lines end in CRLF only: the chunk is its own canonical form but for its trailing line
+    // ends (held) and a final CR (the next chunk says whether it ends a line).
+    std::size_t end = size;
+    if (data[size - 1] == '\r') {
+      end = size - 1;
+      pending_cr_ = true;
+    }
+    std::size_t content_end = end;
+    while (content_end - cur >= 2 && data[content_end - 2] == '\r' && data[content_end - 1] == '\n')
+      content_end -= 2;
+    if (content_end > cur) confirm(content_end);
+    flush_run(data, end);
+    return;
+  }
   while (cur < size) {
     const void* found = std::memchr(data + cur, '\n', size - cur);
     if (found == nullptr) {

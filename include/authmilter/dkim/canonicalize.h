@@ -10,7 +10,9 @@
 //   or SHA-1 for rsa-sha1) at memory speed: no per-byte appends and no copy; the spans of a
 //   chunk that need no change are hashed where they lie, one EVP update per run (runs under
 //   256 bytes and the replacements go through a 4 KiB staging buffer instead). Simple
-//   finds line ends with memchr; relaxed finds the bytes that matter (control bytes, an SP
+//   hashes a chunk without bare LF whole (else finds line ends with memchr); relaxed
+//   compacts 64-byte blocks of plain text (bytes >= SP, HTAB, CRLF) with AVX-512 VBMI2 where
+//   the CPU has it (run-time check), else finds the bytes that matter (control bytes, an SP
 //   followed by WSP/CR/LF) 16 at a time with SSE2 (a scalar loop elsewhere). CRLF and bare LF
 //   end a line (bare LF as CRLF: Postfix may hand LF over); trailing line ends are counted,
 //   not stored, and dropped at the end; relaxed drops end-of-line WSP and reduces WSP runs to
