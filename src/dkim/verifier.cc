@@ -23,11 +23,6 @@ constexpr std::int64_t kClockDrift = 300;
 constexpr std::size_t kMaxLengthDigits = 76;
 constexpr std::size_t kMaxTimeDigits = 12;
 
-bool is_base64(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/' || c == '=';
-}
-
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view trim(std::string_view text) {
@@ -500,30 +495,11 @@ SignatureResult Verifier::Impl::judge(SigField& field) {
 }
 
 void Verifier::Impl::assign_b_prefixes() {
-  // RFC 6008 §4: enough of b= to tell the message's signatures apart, at least 8 characters.
-  std::vector<std::string> values;
-  values.reserve(fields.size());
-  for (const auto& field : fields) {
-    const std::string* b = field.tags.find("b");
-    std::string value;
-    if (b != nullptr) {
-      for (char c : *b) {
-        if (!is_base64(c)) break;
-        value.push_back(c);
-      }
-    }
-    values.push_back(std::move(value));
-  }
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    std::size_t length = kMinBPrefix;
-    for (std::size_t j = 0; j < values.size(); ++j) {
-      if (i == j || values[i] == values[j]) continue;
-      auto mismatch =
-          std::mismatch(values[i].begin(), values[i].end(), values[j].begin(), values[j].end());
-      length = std::max(length, static_cast<std::size_t>(mismatch.first - values[i].begin()) + 1);
-    }
-    results[i].b_prefix = values[i].substr(0, std::min(length, kMaxBPrefix));
-  }
+  std::vector<const std::string*> b_values;
+  b_values.reserve(fields.size());
+  for (const auto& field : fields) b_values.push_back(field.tags.find("b"));
+  std::vector<std::string> prefixes = dkim::header_b_prefixes(b_values, kMinBPrefix, kMaxBPrefix);
+  for (std::size_t i = 0; i < prefixes.size(); ++i) results[i].b_prefix = std::move(prefixes[i]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,10 +21,10 @@
 #include <utility>
 #include <vector>
 
+#include "authmilter/dkim/signature_engine.h"
 #include "authmilter/dkim/tag_list.h"
 #include "authmilter/dns/wire.h"
 #include "authmilter/util/ascii.h"
-#include "authmilter/util/domain_name.h"
 
 namespace authmilter::test_support::opendkim {
 
@@ -72,12 +72,6 @@ struct HookService {
 // Installs the query hooks (and no-op init/close/nslist/config/trustanchor hooks, so
 // libopendkim never treats `service` as a libresolv state).
 void install_hooks(DKIM_LIB* lib, HookService* service);
-
-// "<selector>._domainkey.<domain>" in normalized form (lower case, no trailing dot).
-std::string key_name(std::string_view selector, std::string_view domain);
-// Labels of 1..63 letters, digits, '-' or '_', at most 253 characters in all, optionally
-// followed by one root dot.
-bool valid_key_name(std::string_view name);
 
 namespace {
 
@@ -150,7 +144,7 @@ int query_start(void* service, int type, unsigned char* question, unsigned char*
     LookupContext* context = t_context;
     if (type != static_cast<int>(dns::RrType::kTxt)) {
       query->pending = dns::ready_answer(failure(dns::Status::kError, "unexpected query type"));
-    } else if (!valid_key_name(query->key)) {
+    } else if (!dkim::valid_key_name(query->key)) {
       query->pending =
           dns::ready_answer(failure(dns::Status::kNxDomain, "key name is not a domain name"));
     } else if (context != nullptr && context->started.count(query->key) != 0) {
@@ -234,22 +228,6 @@ void install_hooks(DKIM_LIB* lib, HookService* service) {
   dkim_dns_set_trustanchor(lib, no_setting);
 }
 
-std::string key_name(std::string_view selector, std::string_view domain) {
-  std::string name(selector);
-  name += "._domainkey.";
-  name += domain;
-  return dns::normalize_name(name);
-}
-
-bool valid_key_name(std::string_view name) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);  // one root dot at most
-  if (!util::fits_domain_name_limits(name)) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.';
-  });
-}
-
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
@@ -267,11 +245,6 @@ using LibHandle = std::unique_ptr<DKIM_LIB, LibDeleter>;
 using DkimHandle = std::unique_ptr<DKIM, DkimDeleter>;
 
 constexpr std::string_view kSignatureField = "DKIM-Signature";
-
-bool is_base64(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/' || c == '=';
-}
 
 // libopendkim's messages are short ASCII; keep them printable for the header comment.
 std::string printable(const char* text) {
@@ -534,14 +507,14 @@ DKIM_CBSTAT ReferenceVerifier::Impl::prescreen(DKIM_SIGINFO** sigs, int nsigs) {
     } else if (const char* selector = reinterpret_cast<const char*>(dkim_sig_getselector(sig)),
                *domain = reinterpret_cast<const char*>(dkim_sig_getdomain(sig));
                selector == nullptr || domain == nullptr ||
-               !detail::valid_key_name(std::string(selector) + "._domainkey." + domain)) {
+               !dkim::valid_key_name(std::string(selector) + "._domainkey." + domain)) {
       field.disposition = Disposition::kBadName;
     } else if (verifying >= library.options.max_signatures) {
       field.disposition = Disposition::kOverLimit;
     } else {
       ++verifying;
       field.disposition = Disposition::kVerify;
-      field.key = detail::key_name(selector, domain);
+      field.key = dkim::key_name(selector, domain);
       continue;
     }
     dkim_sig_ignore(sig);
@@ -779,30 +752,11 @@ void ReferenceVerifier::Impl::judge_verified(const SigField& field,
 }
 
 void ReferenceVerifier::Impl::assign_b_prefixes() {
-  // RFC 6008 §4: enough of b= to tell the message's signatures apart, at least 8 characters.
-  std::vector<std::string> values;
-  values.reserve(fields.size());
-  for (const auto& field : fields) {
-    const std::string* b = field.tags.find("b");
-    std::string value;
-    if (b != nullptr) {
-      for (char c : *b) {
-        if (!is_base64(c)) break;
-        value.push_back(c);
-      }
-    }
-    values.push_back(std::move(value));
-  }
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    std::size_t length = kMinBPrefix;
-    for (std::size_t j = 0; j < values.size(); ++j) {
-      if (i == j || values[i] == values[j]) continue;
-      auto mismatch =
-          std::mismatch(values[i].begin(), values[i].end(), values[j].begin(), values[j].end());
-      length = std::max(length, static_cast<std::size_t>(mismatch.first - values[i].begin()) + 1);
-    }
-    results[i].b_prefix = values[i].substr(0, std::min(length, kMaxBPrefix));
-  }
+  std::vector<const std::string*> b_values;
+  b_values.reserve(fields.size());
+  for (const auto& field : fields) b_values.push_back(field.tags.find("b"));
+  std::vector<std::string> prefixes = dkim::header_b_prefixes(b_values, kMinBPrefix, kMaxBPrefix);
+  for (std::size_t i = 0; i < prefixes.size(); ++i) results[i].b_prefix = std::move(prefixes[i]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 // dkim/verifier.h.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,5 +28,11 @@ struct SignatureResult {
   bool dnssec = false;    // the key's TXT answer carried the AD bit
   bool test_key = false;  // the key record says t=y (RFC 6376 §3.6.1: signer is testing)
 };
+
+// header.b (RFC 6008 §4): for each signature's b= value (nullptr: no b= tag), enough of its
+// leading base64 characters to tell it from the message's other signatures: at least
+// `min_length`, at most `max_length`. Used by the verifier and the tests' libopendkim reference.
+std::vector<std::string> header_b_prefixes(const std::vector<const std::string*>& b_values,
+                                           std::size_t min_length, std::size_t max_length);
 
 }  // namespace authmilter::dkim
