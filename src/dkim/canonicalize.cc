@@ -415,11 +415,19 @@ bool cpu_has_relaxed_avx512() {
 }
 #endif
 
+// Without the compaction the scalar loop keeps its long runs whole (hashed where they lie).
+bool relaxed_blocks_available() {
+#if defined(AUTHMILTER_RELAXED_AVX512)
+  return cpu_has_relaxed_avx512();
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 std::size_t BodyHasher::update_relaxed_blocks(const char* data, std::size_t size, std::size_t pos) {
 #if defined(AUTHMILTER_RELAXED_AVX512)
-  if (!cpu_has_relaxed_avx512()) return pos;
   for (;;) {
     const FastStop stop = relaxed_blocks_avx512(
         data, pos, size,
@@ -444,7 +452,7 @@ std::size_t BodyHasher::update_relaxed_blocks(const char* data, std::size_t size
 void BodyHasher::update_relaxed(const char* data, std::size_t size, std::size_t cur) {
   // Where the block compaction is tried next: after it stopped on a block, the scalar loop
   // goes past that block first.
-  std::size_t try_blocks_at = cur;
+  std::size_t try_blocks_at = relaxed_blocks_available() ? cur : size;
   while (cur < size) {
     if (cur >= try_blocks_at && !pending_wsp_ && limit_ == kNoLimit && size - cur >= 65) {
       flush_run(data, cur);
