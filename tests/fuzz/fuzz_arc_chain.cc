@@ -24,40 +24,24 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace authmilter;
-  const std::string_view input = fuzz::as_text(data, size);
-  const std::size_t split = input.find('\x1e');
-  if (split == std::string_view::npos) return 0;
-  const std::string key_record(input.substr(0, split));
-  const std::string_view message = input.substr(split + 1);
+  const fuzz::KeyAndMessage split = fuzz::split_key_and_message(fuzz::as_text(data, size));
+  if (!split.separated) return 0;
 
   dns::ZoneResolver zone;
+  std::vector<std::string> strings = fuzz::txt_strings(split.key);
+  if (strings.empty()) strings.emplace_back();
   for (const char* name : {"dummy._domainkey.example.org", "arc._domainkey.lists.example.org"}) {
-    std::vector<std::string> strings;
-    for (std::size_t at = 0; at < key_record.size(); at += 255) {
-      strings.push_back(key_record.substr(at, 255));
-    }
-    if (strings.empty()) strings.emplace_back();
     zone.add_txt(name, strings);
   }
 
+  const fuzz::MessageParts parts = fuzz::split_message(split.message);
   std::vector<mail::HeaderField> headers;
-  std::size_t pos = 0;
-  while (pos < message.size()) {
-    std::size_t end = message.find('\n', pos);
-    if (end == std::string_view::npos) end = message.size();
-    std::string_view line = message.substr(pos, end - pos);
-    pos = end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) break;
-    if ((line.front() == ' ' || line.front() == '\t') && !headers.empty()) {
-      headers.back().raw_value += "\r\n" + std::string(line);
-      continue;
-    }
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    headers.push_back({std::string(line.substr(0, colon)), std::string(line.substr(colon + 1))});
+  for (const std::string& field : parts.fields) {
+    const std::size_t colon = field.find(':');
+    if (colon == std::string::npos) continue;
+    headers.push_back({field.substr(0, colon), field.substr(colon + 1)});
   }
-  const std::string_view body = pos < message.size() ? message.substr(pos) : std::string_view();
+  const std::string_view body = parts.body;
 
   dkim::ArcVerifier verifier(zone, {512, true}, dns::Clock::now() + std::chrono::seconds(5));
   verifier.end_of_headers(headers);

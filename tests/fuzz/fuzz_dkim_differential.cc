@@ -42,41 +42,18 @@ std::uint64_t fnv1a(std::string_view data) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input = fuzz::as_text(data, size);
-  const std::size_t separator = input.find(fuzz::kRecordSeparator);
-  const std::string_view key =
-      separator == std::string_view::npos ? std::string_view() : input.substr(0, separator);
-  const std::string_view message =
-      separator == std::string_view::npos ? input : input.substr(separator + 1);
+  const fuzz::KeyAndMessage split = fuzz::split_key_and_message(input);
 
   dns::ZoneResolver zone;
-  if (!key.empty()) {
-    std::vector<std::string> strings;
-    for (std::size_t pos = 0; pos < key.size(); pos += 255) {
-      strings.emplace_back(key.substr(pos, 255));
-    }
+  if (!split.key.empty()) {
+    const std::vector<std::string> strings = fuzz::txt_strings(split.key);
     for (const char* domain : {"example.org", "example.com", "football.example.com"}) {
       zone.add_txt(std::string("*._domainkey.") + domain, strings);
     }
   }
-
-  // Header fields up to the first empty line; the rest is the body.
-  std::vector<std::string> fields;
-  std::size_t pos = 0;
-  while (pos < message.size()) {
-    std::size_t end = message.find('\n', pos);
-    if (end == std::string_view::npos) end = message.size();
-    std::string_view line = message.substr(pos, end - pos);
-    pos = end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) break;
-    if ((line[0] == ' ' || line[0] == '\t') && !fields.empty()) {
-      fields.back() += "\r\n";
-      fields.back() += line;
-      continue;
-    }
-    fields.emplace_back(line);
-  }
-  const std::string_view body = pos < message.size() ? message.substr(pos) : std::string_view();
+  const fuzz::MessageParts parts = fuzz::split_message(split.message);
+  const std::vector<std::string>& fields = parts.fields;
+  const std::string_view body = parts.body;
 
   const std::uint64_t hash = fnv1a(input);
   dkim::VerifierOptions options;

@@ -54,18 +54,11 @@ const dkim::Library& library() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input = fuzz::as_text(data, size);
-  const std::size_t separator = input.find(fuzz::kRecordSeparator);
-  const std::string_view key =
-      separator == std::string_view::npos ? std::string_view() : input.substr(0, separator);
-  const std::string_view message =
-      separator == std::string_view::npos ? input : input.substr(separator + 1);
+  const fuzz::KeyAndMessage split = fuzz::split_key_and_message(input);
 
   resolver().zone = std::make_unique<dns::ZoneResolver>();
-  if (!key.empty()) {
-    std::vector<std::string> strings;
-    for (std::size_t pos = 0; pos < key.size(); pos += 255) {
-      strings.emplace_back(key.substr(pos, 255));
-    }
+  if (!split.key.empty()) {
+    const std::vector<std::string> strings = fuzz::txt_strings(split.key);
     // The domains of the seeds (RFC 6376 A.2, RFC 8463 A.3) and of hand-made inputs.
     for (const char* domain : {"example.org", "example.com", "football.example.com"}) {
       resolver().zone->add_txt(std::string("*._domainkey.") + domain, strings);
@@ -74,32 +67,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   std::unique_ptr<dkim::Verifier> verifier =
       library().start_message("FUZZ", dns::Clock::now() + std::chrono::seconds(5));
-  // Header fields up to the first empty line; the rest is the body.
-  std::size_t pos = 0;
-  std::string field;
-  auto flush = [&] {
-    if (!field.empty()) verifier->header_field(field);
-    field.clear();
-  };
-  while (pos < message.size()) {
-    std::size_t end = message.find('\n', pos);
-    if (end == std::string_view::npos) end = message.size();
-    std::string_view line = message.substr(pos, end - pos);
-    pos = end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) break;
-    if ((line[0] == ' ' || line[0] == '\t') && !field.empty()) {
-      field += "\r\n";
-      field += line;
-      continue;
-    }
-    flush();
-    field = line;
-  }
-  flush();
+  const fuzz::MessageParts parts = fuzz::split_message(split.message);
+  for (const std::string& field : parts.fields) verifier->header_field(field);
   verifier->end_of_headers();
   constexpr std::size_t kChunk = 65535;
-  for (; pos < message.size(); pos += kChunk) verifier->body(message.substr(pos, kChunk));
+  for (std::size_t pos = 0; pos < parts.body.size(); pos += kChunk) {
+    verifier->body(parts.body.substr(pos, kChunk));
+  }
 
   const std::vector<dkim::SignatureResult> results = verifier->finish();
   FUZZ_CHECK(results.size() <= dkim::kMaxSignatureFields);

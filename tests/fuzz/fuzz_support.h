@@ -3,6 +3,9 @@
 // FUZZ_CHECK(cond): an invariant of the code under test. It stays on in release builds (unlike
 //   assert) and aborts with the condition's text, so libFuzzer records the input as a crash
 //   and the regression replay fails on it.
+// split_key_and_message(), txt_strings(), split_message(): the "key record 0x1e message"
+//   inputs of the DKIM and ARC targets: the key text as a zone's character-strings, the header
+//   fields up to the first empty line (folds joined with CRLF) and the body after it.
 // split(): cuts an input into fields at a separator byte. Targets that need several strings
 //   use the ASCII separators kRecordSeparator (0x1e) and kUnitSeparator (0x1f), which no field
 //   of interest needs, so seed files stay easy to write with printf '\x1e'; every other byte,
@@ -13,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -67,6 +71,53 @@ inline bool has_control(std::string_view text) {
     if (u < 0x20 || u == 0x7f) return true;
   }
   return false;
+}
+
+struct KeyAndMessage {
+  bool separated = false;  // the input had a kRecordSeparator
+  std::string_view key;    // before it (empty without one)
+  std::string_view message;
+};
+
+inline KeyAndMessage split_key_and_message(std::string_view input) {
+  const std::size_t separator = input.find(kRecordSeparator);
+  if (separator == std::string_view::npos) return {false, {}, input};
+  return {true, input.substr(0, separator), input.substr(separator + 1)};
+}
+
+// A TXT record's text in 255-octet character-strings, as DNS carries a long key record.
+inline std::vector<std::string> txt_strings(std::string_view record) {
+  std::vector<std::string> strings;
+  for (std::size_t pos = 0; pos < record.size(); pos += 255) {
+    strings.emplace_back(record.substr(pos, 255));
+  }
+  return strings;
+}
+
+struct MessageParts {
+  std::vector<std::string> fields;  // "Name:value", folded lines joined with CRLF
+  std::string_view body;            // after the first empty line (CRLF or LF)
+};
+
+inline MessageParts split_message(std::string_view message) {
+  MessageParts parts;
+  std::size_t pos = 0;
+  while (pos < message.size()) {
+    std::size_t end = message.find('\n', pos);
+    if (end == std::string_view::npos) end = message.size();
+    std::string_view line = message.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;
+    if ((line.front() == ' ' || line.front() == '\t') && !parts.fields.empty()) {
+      parts.fields.back() += "\r\n";
+      parts.fields.back() += line;
+      continue;
+    }
+    parts.fields.emplace_back(line);
+  }
+  if (pos < message.size()) parts.body = message.substr(pos);
+  return parts;
 }
 
 }  // namespace authmilter::fuzz
