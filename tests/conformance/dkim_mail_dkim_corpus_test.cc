@@ -21,24 +21,11 @@ const std::string kDir = std::string(AUTHMILTER_TEST_DATA_DIR) + "/dkim-mail-dki
 
 // FAKE_DNS.dat: "name<WS>TXT rdata", or NXDOMAIN / ~~Query timed out~~ / ~~SERVFAIL~~ / "".
 void load_fake_dns(dns::ZoneResolver& zone) {
-  std::istringstream in(testing::read_file(kDir + "FAKE_DNS.dat"));
-  std::string line;
-  while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    std::size_t space = line.find_first_of(" \t");
-    std::string name = line.substr(0, space);
-    std::string rdata = line.substr(line.find_first_not_of(" \t", space));
-    if (rdata == "NXDOMAIN") {
-      zone.set_error(name, dns::RrType::kTxt, dns::Status::kNxDomain);
-    } else if (rdata == "~~Query timed out~~") {
-      zone.set_error(name, dns::RrType::kTxt, dns::Status::kTimeout);
-    } else if (rdata == "~~SERVFAIL~~") {
-      zone.set_error(name, dns::RrType::kTxt, dns::Status::kServFail);
-    } else if (rdata == "\"\"") {
-      zone.add_txt(name, {""});
+  for (const auto& entry : testing::read_fake_dns(kDir + "FAKE_DNS.dat")) {
+    if (entry.error) {
+      zone.set_error(entry.name, dns::RrType::kTxt, *entry.error);
     } else {
-      zone.add_txt(name, {rdata});
+      zone.add_txt(entry.name, {entry.txt});
     }
   }
 }

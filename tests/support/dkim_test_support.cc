@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <sstream>
 #include <stdexcept>
 
 namespace authmilter::dkim::testing {
@@ -354,6 +355,32 @@ const Keys& keys() {
   static const Keys instance{generate_rsa(1024), generate_rsa(2048), generate_rsa(512),
                              generate_ed25519(), generate_rsa(1024)};
   return instance;
+}
+
+std::vector<FakeDnsEntry> read_fake_dns(const std::string& path) {
+  std::vector<FakeDnsEntry> entries;
+  std::istringstream in(read_file(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    const std::size_t space = line.find_first_of(" \t");
+    if (space == std::string::npos) continue;
+    FakeDnsEntry entry;
+    entry.name = line.substr(0, space);
+    const std::string rdata = line.substr(line.find_first_not_of(" \t", space));
+    if (rdata == "NXDOMAIN") {
+      entry.error = dns::Status::kNxDomain;
+    } else if (rdata == "~~Query timed out~~") {
+      entry.error = dns::Status::kTimeout;
+    } else if (rdata == "~~SERVFAIL~~") {
+      entry.error = dns::Status::kServFail;
+    } else if (rdata != "\"\"") {
+      entry.txt = rdata;
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
 }
 
 }  // namespace authmilter::dkim::testing

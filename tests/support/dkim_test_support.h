@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "authmilter/dkim/verifier.h"
+#include "authmilter/dns/resolver.h"
 #include "test_data.h"
 
 namespace authmilter::dkim {
@@ -103,6 +104,16 @@ enum class Feed {
 // Feeds `message` and returns finish(). chunk == 0: the body in one piece.
 std::vector<SignatureResult> verify(Verifier& verifier, const Message& message,
                                     Feed feed = Feed::kMilter, std::size_t chunk = 0);
+
+// One line of Mail::DKIM's FAKE_DNS.dat (tests/data/dkim-mail-dkim): "name<WS>rdata", where
+// rdata is a TXT record's text, "" (an empty record), NXDOMAIN, ~~Query timed out~~ or
+// ~~SERVFAIL~~. Comments (#, ;) and empty lines are skipped.
+struct FakeDnsEntry {
+  std::string name;
+  std::optional<dns::Status> error;  // set for NXDOMAIN, timeout, SERVFAIL
+  std::string txt;                   // otherwise: the record's text
+};
+std::vector<FakeDnsEntry> read_fake_dns(const std::string& path);
 
 // A plain test message (From/To/Subject/Date/Message-ID and a few body lines).
 Message sample_message();

@@ -506,22 +506,11 @@ const std::string kData = std::string(AUTHMILTER_TEST_DATA_DIR) + "/";
 
 std::shared_ptr<ZoneSpec> mail_dkim_zone() {
   auto zone = std::make_shared<ZoneSpec>();
-  std::istringstream in(testing::read_file(kData + "dkim-mail-dkim/FAKE_DNS.dat"));
-  std::string line;
-  while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    std::size_t space = line.find_first_of(" \t");
-    std::string name = line.substr(0, space);
-    std::string rdata = line.substr(line.find_first_not_of(" \t", space));
-    if (rdata == "NXDOMAIN") {
-      zone->errors[name] = dns::Status::kNxDomain;
-    } else if (rdata == "~~Query timed out~~") {
-      zone->errors[name] = dns::Status::kTimeout;
-    } else if (rdata == "~~SERVFAIL~~") {
-      zone->errors[name] = dns::Status::kServFail;
+  for (auto& entry : testing::read_fake_dns(kData + "dkim-mail-dkim/FAKE_DNS.dat")) {
+    if (entry.error) {
+      zone->errors[entry.name] = *entry.error;
     } else {
-      zone->txt[name].push_back({rdata == "\"\"" ? std::string() : rdata});
+      zone->txt[entry.name].push_back({std::move(entry.txt)});
     }
   }
   return zone;
