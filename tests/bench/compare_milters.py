@@ -143,8 +143,17 @@ def zones(dns_address, dkim_record):
                    "@ MX 10 mx.example.net.\nmx A 192.0.2.25\n")
     reverse = ("$ORIGIN 2.0.192.in-addr.arpa.\n$TTL 3600\n" + soa +
                "10 PTR mail.example.org.\n")
+    # The parents too, as the Internet's resolvers answer them: RFC 9989's DMARC tree walk
+    # asks _dmarc.org; without an org zone NSD answers REFUSED, which no cache keeps, and
+    # every message would wait for one more query that a real resolver answers NXDOMAIN
+    # (cached for the SOA's negative TTL).
+    tld_soa = "@ SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 3600\n"
+    org = ("$ORIGIN org.\n$TTL 3600\n" + tld_soa + "@ NS ns.example.org.\n"
+           "example NS ns.example.org.\nns.example A " + dns_address + "\n")
+    net = ("$ORIGIN net.\n$TTL 3600\n" + tld_soa + "@ NS ns.example.org.\n"
+           "example NS ns.example.org.\nns.example A " + dns_address + "\n")
     return {"example.org": example_org, "example.net": example_net,
-            "2.0.192.in-addr.arpa": reverse}
+            "2.0.192.in-addr.arpa": reverse, "org": org, "net": net}
 
 
 def nsd_conf(work, address, zone_names):
