@@ -64,6 +64,7 @@ ServiceSet::ServiceSet(config::Config config, dns::Resolver& resolver, ServiceFi
                 files_.batv_key ? &*files_.batv_key : nullptr,
                 recorder_.get(),
                 files_.arc_key ? &*files_.arc_key : nullptr,
-                metrics} {}
+                metrics,
+                &body_offload_} {}
 
 }  // namespace authmilter::daemon

@@ -29,7 +29,10 @@ Transaction::Transaction(const Services& services, const Session& session, std::
       client_helo_(session.helo),
       forged_ar_(services.config.authserv_id),
       started_(std::chrono::steady_clock::now()),
-      deadline_(started_ + services.config.message_timeout) {
+      deadline_(started_ + services.config.message_timeout),
+      body_(services.pool, services.body_offload, [this](std::string_view chunk) {
+        for (auto& handler : handlers_) handler->on_body(*this, chunk);
+      }) {
   if (session.internal) {
     trust_ = Trust::kInternal;
   } else if (authenticated) {
@@ -93,9 +96,7 @@ void Transaction::end_of_headers() {
   for (auto& handler : handlers_) handler->on_eoh(*this);
 }
 
-void Transaction::add_body(std::string_view chunk) {
-  for (auto& handler : handlers_) handler->on_body(*this, chunk);
-}
+void Transaction::add_body(std::string_view chunk) { body_.add(chunk); }
 
 // RFC 9990 aggregate reports: what DMARC judged goes to the writer thread's queue, which
 // never blocks (report/recorder.h).
@@ -116,6 +117,12 @@ Outcome Transaction::finish() {
   outcome.remove_ar = forged_ar_.to_remove();
   outcome.client_ip = client_ip_;
   outcome.relay_note = relay_note_;
+  try {
+    body_.drain();  // the body checks have seen every chunk
+  } catch (const std::exception& e) {
+    results_.internal_error = true;
+    results_.internal_error_detail = e.what();
+  }
   for (auto& handler : handlers_) {
     try {
       handler->on_eom(*this);

@@ -11,6 +11,7 @@
 #include <list>
 #include <mutex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "authmilter/cli/cli.h"
@@ -18,6 +19,7 @@
 
 #include "authmilter/dns/zone_resolver.h"
 #include "authmilter/report/store.h"
+#include "dkim_test_support.h"
 
 namespace authmilter::milter {
 namespace {
@@ -927,6 +929,94 @@ TEST_F(TransactionTest, IprevTempErrorTakesTempErrorOnlyWhenIprevCanDecide) {
   o = run("alice@pass.example");
   EXPECT_EQ(o.verdict.action, Action::kTempfail);
   EXPECT_EQ(o.verdict.enhanced_code, "4.4.3");
+}
+
+}  // namespace
+}  // namespace authmilter::milter
+
+namespace authmilter::milter {
+namespace {
+
+// A 1 MiB body fed in the MTA's 65535-octet chunks with an offload slot free: past the first
+// 128 KiB the chunks are hashed on a worker (BodyPipeline), and the verdict is the same as
+// inline: pass for the signed body, a body hash failure for one byte changed in the last
+// chunk.
+class TransactionLargeBodyTest : public ::testing::Test {
+ protected:
+  TransactionLargeBodyTest()
+      : cfg_(config::Config::defaults()),
+        checker_(zone_, {"mx.test.example"}),
+        dkim_(zone_, dkim::VerifierOptions{}) {
+    cfg_.authserv_id = "mx.test.example";
+    const auto& key = dkim::testing::keys().rsa2048;
+    zone_.load("big._domainkey.example.org TXT \"" + dkim::testing::key_record(key.get()) + "\"\n" +
+               "example.org TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n");
+    session_.client_ip = "192.0.2.10";
+    session_.helo = "mail.example.org";
+    dkim::testing::Message message = dkim::testing::sample_message();
+    std::string line = "A line of the body  with\ttwo kinds of  whitespace, 72 octets long.\r\n";
+    message.body.clear();
+    while (message.body.size() < 1024 * 1024) message.body += line;
+    dkim::testing::SignSpec spec;
+    spec.selector = "big";
+    message_ =
+        dkim::testing::with_signatures(message, {dkim::testing::sign(message, spec, key.get())});
+  }
+
+  Outcome run(const dkim::testing::Message& message, BodyOffloadSlots* slots,
+              std::size_t* offloaded) {
+    Services services{cfg_, zone_, checker_, pool_, &dkim_};
+    services.body_offload = slots;
+    Transaction txn(services, session_, "alice@example.org", false);
+    for (const std::string& field : message.fields) {
+      const std::size_t colon = field.find(':');
+      txn.add_header(field.substr(0, colon), field.substr(colon + 1), true);
+    }
+    txn.end_of_headers();
+    for (std::size_t at = 0; at < message.body.size(); at += 65535) {
+      txn.add_body(std::string_view(message.body).substr(at, 65535));
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // the MTA's round trip
+    }
+    Outcome outcome = txn.finish();
+    *offloaded = txn.offloaded_body_chunks();
+    return outcome;
+  }
+
+  config::Config cfg_;
+  dns::ZoneResolver zone_;
+  spf::Checker checker_;
+  dkim::Library dkim_;
+  work::Pool pool_{2};
+  Session session_;
+  dkim::testing::Message message_;
+};
+
+TEST_F(TransactionLargeBodyTest, OffloadedBodyVerifiesAsInline) {
+  BodyOffloadSlots slots(1);
+  std::size_t offloaded = 0;
+  for (BodyOffloadSlots* s : {static_cast<BodyOffloadSlots*>(nullptr), &slots}) {
+    const Outcome o = run(message_, s, &offloaded);
+    EXPECT_EQ(offloaded > 0, s != nullptr);
+    ASSERT_EQ(o.results.dkim.size(), 1u);
+    EXPECT_EQ(o.results.dkim[0].result, dkim::Result::kPass) << o.results.dkim[0].comment;
+    EXPECT_FALSE(o.results.internal_error);
+  }
+  // The slot was given back at end of message.
+  EXPECT_TRUE(slots.try_acquire());
+  slots.release();
+}
+
+TEST_F(TransactionLargeBodyTest, ChangeInTheLastChunkFailsWhenOffloaded) {
+  BodyOffloadSlots slots(1);
+  dkim::testing::Message altered = message_;
+  altered.body[altered.body.size() - 10] = 'X';
+  std::size_t offloaded = 0;
+  const Outcome o = run(altered, &slots, &offloaded);
+  EXPECT_GT(offloaded, 0u);
+  ASSERT_EQ(o.results.dkim.size(), 1u);
+  EXPECT_EQ(o.results.dkim[0].result, dkim::Result::kFail);
+  EXPECT_NE(o.results.dkim[0].comment.find("body hash"), std::string::npos)
+      << o.results.dkim[0].comment;
 }
 
 }  // namespace

@@ -75,6 +75,7 @@ class ServiceSet {
   std::unique_ptr<report::Recorder> recorder_;
   // After what its tasks use: destroyed first (queued checks completed unrun, workers joined).
   work::Pool pool_;
+  milter::BodyOffloadSlots body_offload_;
   const milter::Services services_;
 };
 

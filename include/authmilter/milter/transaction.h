@@ -42,6 +42,7 @@
 #include "authmilter/mail/header.h"
 #include "authmilter/mail/pra.h"
 #include "authmilter/metrics/metrics.h"
+#include "authmilter/milter/body_pipeline.h"
 #include "authmilter/milter/forged_auth_results.h"
 #include "authmilter/milter/handler.h"
 #include "authmilter/policy/policy.h"
@@ -66,6 +67,8 @@ struct Services {
   report::Recorder* recorder = nullptr;     // absent: ReportStore none
   const dkim::ArcSigningKey* arc_key = nullptr;  // absent: no ARC sealing (ARCSign no)
   metrics::MessageMetrics* metrics = nullptr;    // absent: MetricsListen unset (and in tests)
+  // Large bodies hashed on a worker while a core is free (body_pipeline.h); absent: inline.
+  BodyOffloadSlots* body_offload = nullptr;
 };
 
 enum class Trust { kUntrusted, kInternal, kAuthenticated };
@@ -162,6 +165,8 @@ class Transaction {
   policy::Results& results() { return results_; }
   Pending& pending() { return pending_; }
   Trust trust() const { return trust_; }
+  // Body chunks that went through the worker queue (BodyPipeline), for tests.
+  std::size_t offloaded_body_chunks() const { return body_.offloaded_chunks(); }
 
  private:
   void record_for_report();
@@ -187,6 +192,8 @@ class Transaction {
   // Shared with the queued checks, which own everything they use: nothing waits for them.
   std::shared_ptr<work::CancelToken> cancel_ = std::make_shared<work::CancelToken>();
   std::vector<std::unique_ptr<Handler>> handlers_;
+  // After the handlers: destroyed first, so no worker feeds a handler that is gone.
+  BodyPipeline body_;
 };
 
 }  // namespace authmilter::milter
