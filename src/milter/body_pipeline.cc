@@ -61,6 +61,27 @@ bool BodyOffloadSlots::try_acquire() {
 
 void BodyOffloadSlots::release() { used_.fetch_sub(1, std::memory_order_acq_rel); }
 
+std::vector<std::string> BodyOffloadSlots::take_buffers() {
+  std::lock_guard lock(buffers_mutex_);
+  std::vector<std::string> taken;
+  const std::size_t count = std::min(buffers_.size(), BodyPipeline::kMaxQueuedChunks + 1);
+  for (std::size_t i = 0; i < count; ++i) {
+    taken.push_back(std::move(buffers_.back()));
+    buffers_.pop_back();
+  }
+  return taken;
+}
+
+void BodyOffloadSlots::return_buffers(std::vector<std::string> buffers) {
+  std::lock_guard lock(buffers_mutex_);
+  // At most what the slots' holders can have in use at once.
+  const std::size_t cap = slots_ * (BodyPipeline::kMaxQueuedChunks + 1);
+  for (std::string& buffer : buffers) {
+    if (buffers_.size() >= cap) break;
+    buffers_.push_back(std::move(buffer));
+  }
+}
+
 BodyPipeline::BodyPipeline(work::Pool& pool, BodyOffloadSlots* slots, Sink sink)
     : pool_(pool), slots_(slots), state_(std::make_shared<State>()) {
   state_->sink = std::move(sink);
@@ -81,7 +102,18 @@ BodyPipeline::~BodyPipeline() {
 }
 
 void BodyPipeline::release_slot() {
-  if (offloading_ && slots_ != nullptr) slots_->release();
+  if (!offloading_ || slots_ == nullptr) return;
+  std::vector<std::string> buffers;
+  {
+    std::lock_guard lock(state_->mutex);
+    buffers = std::move(state_->spare);
+    state_->spare.clear();
+    for (std::string& chunk : state_->queue) buffers.push_back(std::move(chunk));
+    state_->queue.clear();
+    state_->queued.store(0, std::memory_order_release);
+  }
+  slots_->return_buffers(std::move(buffers));
+  slots_->release();
   offloading_ = false;
 }
 
@@ -93,6 +125,8 @@ void BodyPipeline::add(std::string_view chunk) {
       return;
     }
     offloading_ = true;
+    std::lock_guard lock(state_->mutex);
+    state_->spare = slots_->take_buffers();
   }
   spin_until([&] { return state_->queued.load(std::memory_order_acquire) < kMaxQueuedChunks; },
              kSpinLimit);
@@ -150,7 +184,7 @@ void BodyPipeline::run_queue(const std::shared_ptr<State>& state, std::uint64_t 
       break;
     }
     lock.lock();
-    if (state->spare.size() < kMaxQueuedChunks) state->spare.push_back(std::move(chunk));
+    state->spare.push_back(std::move(chunk));
   }
   if (!lock.owns_lock()) lock.lock();
   state->worker = Worker::kIdle;
@@ -172,7 +206,7 @@ void BodyPipeline::process_queue_here(std::unique_lock<std::mutex>& lock) {
     lock.unlock();
     state_->sink(chunk);
     lock.lock();
-    if (state_->spare.size() < kMaxQueuedChunks) state_->spare.push_back(std::move(chunk));
+    state_->spare.push_back(std::move(chunk));
   }
 }
 

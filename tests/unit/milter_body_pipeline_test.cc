@@ -109,6 +109,24 @@ TEST(BodyPipeline, AnotherOpenMessageKeepsTheBodyInline) {
   EXPECT_EQ(first_recorder.body, expected_body(8));
 }
 
+// The chunk buffers stay with the slots between messages: the next message allocates none.
+TEST(BodyPipeline, ChunkBuffersAreKeptForTheNextMessage) {
+  work::Pool pool(2);
+  BodyOffloadSlots slots(1);
+  for (int message = 0; message < 2; ++message) {
+    Recorder recorder;
+    BodyPipeline pipeline(pool, &slots, [&](std::string_view c) { recorder(c); });
+    for (std::size_t i = 0; i < 12; ++i) pipeline.add(chunk_number(i));
+    pipeline.drain();
+    EXPECT_EQ(pipeline.offloaded_chunks(), 12u);
+    EXPECT_EQ(recorder.body, expected_body(12));
+  }
+  std::vector<std::string> kept = slots.take_buffers();
+  ASSERT_FALSE(kept.empty());
+  EXPECT_LE(kept.size(), BodyPipeline::kMaxQueuedChunks + 1);
+  for (const std::string& buffer : kept) EXPECT_GE(buffer.capacity(), kChunk);
+}
+
 TEST(BodyPipeline, DefaultSlotsAreOneFewerThanTheUsableCores) {
   cpu_set_t allowed;
   CPU_ZERO(&allowed);

@@ -59,11 +59,18 @@ class BodyOffloadSlots {
   // Each BodyPipeline counts itself open for its lifetime.
   void pipeline_opened() { open_.fetch_add(1, std::memory_order_acq_rel); }
   void pipeline_closed() { open_.fetch_sub(1, std::memory_order_acq_rel); }
+  // The chunk buffers of a slot's holder: kept here between messages, so offloading
+  // allocates nothing per message (a few 64 KiB buffers per slot, allocated once; fresh
+  // ones per message grew the daemon's RSS by 3 MiB over a benchmark run).
+  std::vector<std::string> take_buffers();
+  void return_buffers(std::vector<std::string> buffers);
 
  private:
   std::size_t slots_;
   std::atomic<std::size_t> used_{0};
   std::atomic<std::size_t> open_{0};
+  std::mutex buffers_mutex_;
+  std::vector<std::string> buffers_;
 };
 
 class BodyPipeline {
