@@ -937,8 +937,8 @@ TEST_F(TransactionTest, IprevTempErrorTakesTempErrorOnlyWhenIprevCanDecide) {
 namespace authmilter::milter {
 namespace {
 
-// A 1 MiB body fed in the MTA's 65535-octet chunks with an offload slot free: past the first
-// 128 KiB the chunks are hashed on a worker (BodyPipeline), and the verdict is the same as
+// A 1 MiB body fed in the MTA's 65535-octet chunks with an offload slot free: from the first
+// full chunk on they are hashed on a worker (BodyPipeline), and the verdict is the same as
 // inline: pass for the signed body, a body hash failure for one byte changed in the last
 // chunk.
 class TransactionLargeBodyTest : public ::testing::Test {
