@@ -23,8 +23,6 @@ std::size_t usable_cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-// Waits for `done` by spinning, for at most `limit`; the caller then sleeps on the condition
-// variable. Only for waits on CPU work of the other side (a chunk or two of hashing).
 void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
@@ -33,14 +31,15 @@ void cpu_relax() {
 #endif
 }
 
+// Waits for `done` by spinning, for at most `limit`; the caller then sleeps on the condition
+// variable. Only for waits on CPU work of the other side (a chunk or two of hashing).
 template <typename Done>
-bool spin_until(Done done, std::chrono::microseconds limit) {
+void spin_until(Done done, std::chrono::microseconds limit) {
   const auto until = std::chrono::steady_clock::now() + limit;
   for (unsigned n = 1; !done(); ++n) {
     cpu_relax();
-    if (n % 64 == 0 && std::chrono::steady_clock::now() > until) return false;
+    if (n % 64 == 0 && std::chrono::steady_clock::now() > until) return;
   }
-  return true;
 }
 
 constexpr std::chrono::microseconds kSpinLimit{500};
@@ -64,7 +63,7 @@ void BodyOffloadSlots::release() { used_.fetch_sub(1, std::memory_order_acq_rel)
 std::vector<std::string> BodyOffloadSlots::take_buffers() {
   std::lock_guard lock(buffers_mutex_);
   std::vector<std::string> taken;
-  const std::size_t count = std::min(buffers_.size(), BodyPipeline::kMaxQueuedChunks + 1);
+  const std::size_t count = std::min(buffers_.size(), BodyPipeline::kBuffersInUse);
   for (std::size_t i = 0; i < count; ++i) {
     taken.push_back(std::move(buffers_.back()));
     buffers_.pop_back();
@@ -75,7 +74,7 @@ std::vector<std::string> BodyOffloadSlots::take_buffers() {
 void BodyOffloadSlots::return_buffers(std::vector<std::string> buffers) {
   std::lock_guard lock(buffers_mutex_);
   // At most what the slots' holders can have in use at once.
-  const std::size_t cap = slots_ * (BodyPipeline::kMaxQueuedChunks + 1);
+  const std::size_t cap = slots_ * BodyPipeline::kBuffersInUse;
   for (std::string& buffer : buffers) {
     if (buffers_.size() >= cap) break;
     buffers_.push_back(std::move(buffer));

@@ -335,8 +335,8 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, 
   return guarded(ctx, "negotiate", [&](const Services&) {
     *want_actions = actions & kActions;
     // See kNoReplySteps: the body is streamed only to an otherwise idle daemon.
-    const bool stream_body = (steps & SMFIP_NR_BODY) != 0 &&
-                             ServiceGate::process().messages_in_flight() == 0;
+    const bool stream_body =
+        (steps & SMFIP_NR_BODY) != 0 && ServiceGate::process().messages_in_flight() == 0;
     *want_steps = steps & (SMFIP_HDR_LEADSPC | kNoReplySteps | kStepsNotSent);
     if (stream_body) *want_steps |= SMFIP_NR_BODY;
     *want_2 = 0;

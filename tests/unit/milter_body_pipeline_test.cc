@@ -123,7 +123,7 @@ TEST(BodyPipeline, ChunkBuffersAreKeptForTheNextMessage) {
   }
   std::vector<std::string> kept = slots.take_buffers();
   ASSERT_FALSE(kept.empty());
-  EXPECT_LE(kept.size(), BodyPipeline::kMaxQueuedChunks + 1);
+  EXPECT_LE(kept.size(), BodyPipeline::kBuffersInUse);
   for (const std::string& buffer : kept) EXPECT_GE(buffer.capacity(), kChunk);
 }
 

@@ -24,7 +24,7 @@
 // Limits: at most kMaxQueuedChunks chunks wait in the queue; add() waits for room. A Pool
 //   that refuses the task (queue full, stopping): the waiting chunks are processed on the
 //   milter thread. Chunks are copied once (libmilter frees its buffer when the callback
-//   returns); the buffers are reused.
+//   returns), into buffers the offload slot keeps from one message to the next.
 // Security: none of its own; the sink treats the bytes as hostile.
 #pragma once
 
@@ -80,6 +80,8 @@ class BodyPipeline {
   // (Postfix and Sendmail: 65535 octets), so a body whose first chunk is full offloads.
   static constexpr std::size_t kInlineBytes = 60 * 1024;
   static constexpr std::size_t kMaxQueuedChunks = 8;
+  // The most chunk buffers one pipeline has: the queue full and the worker's chunk.
+  static constexpr std::size_t kBuffersInUse = kMaxQueuedChunks + 1;
 
   // `slots` nullptr: always inline. `sink` is called with each chunk, in order.
   BodyPipeline(work::Pool& pool, BodyOffloadSlots* slots, Sink sink);
@@ -101,7 +103,7 @@ class BodyPipeline {
     std::deque<std::string> queue;
     std::atomic<std::size_t> queued{0};  // queue.size(), read without the mutex while spinning
     std::atomic<bool> running{false};    // worker == kRunning, likewise
-    std::vector<std::string> spare;  // processed buffers, reused by add()
+    std::vector<std::string> spare;      // free buffers (the slot's), reused by add()
     Worker worker = Worker::kIdle;
     std::uint64_t task_id = 0;   // the queued task that may run; a stale one does nothing
     bool closed = false;         // the pipeline is gone: a late task does nothing
