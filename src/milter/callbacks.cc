@@ -301,7 +301,7 @@ struct Negotiated {
   bool body_without_reply = false;  // SMFIP_NR_BODY
 };
 
-class NegotiatedHeaderSpace {
+class NegotiatedOptions {
  public:
   void set(const SMFICTX* ctx, Negotiated agreed) {
     std::lock_guard lock(mutex_);
@@ -318,8 +318,8 @@ class NegotiatedHeaderSpace {
   std::unordered_map<const SMFICTX*, Negotiated> agreed_;
 };
 
-NegotiatedHeaderSpace& negotiated_header_space() {
-  static NegotiatedHeaderSpace* const table = new NegotiatedHeaderSpace();  // never destroyed
+NegotiatedOptions& negotiated_options() {
+  static NegotiatedOptions* const table = new NegotiatedOptions();  // never destroyed
   return *table;
 }
 
@@ -341,7 +341,7 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long actions, unsigned long steps, 
     if (stream_body) *want_steps |= SMFIP_NR_BODY;
     *want_2 = 0;
     *want_3 = 0;
-    negotiated_header_space().set(ctx, {(steps & SMFIP_HDR_LEADSPC) != 0, stream_body});
+    negotiated_options().set(ctx, {(steps & SMFIP_HDR_LEADSPC) != 0, stream_body});
     return SMFIS_CONTINUE;
   });
 }
@@ -359,7 +359,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
       return set_reply_and_return(ctx, policy::shutdown_verdict(), SMFIS_TEMPFAIL);
     }
     connection = std::make_unique<Connection>();
-    const Negotiated agreed = negotiated_header_space().get(ctx);
+    const Negotiated agreed = negotiated_options().get(ctx);
     connection->leading_space_kept = agreed.leading_space_kept;
     connection->body_without_reply = agreed.body_without_reply;
     Session& session = connection->session;
