@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -36,12 +35,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// SIGTERM, SIGINT and SIGHUP: the signals libmilter's signal thread leaves to us.
 sigset_t shutdown_signals() {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
+  for (const int sig : milter::kProcessSignals) sigaddset(&set, sig);
   return set;
 }
 
@@ -104,31 +102,6 @@ void raise_open_file_limit() {
 }
 
 enum class StopCause { kSignal, kListenerEnded };
-
-// SIGHUP: libmilter's own signal thread sigwait()s for SIGHUP too and takes it as "stop"
-// (signal.c: SIGHUP and SIGTERM alike call mi_stop_milters). Linux gives a signal sent to the
-// process to its main thread whenever that thread does not block it, before any thread that
-// waits for it in sigwait(); so the main thread alone unblocks SIGHUP, with a handler that only
-// raises this flag, and the main loop reloads when it sees the flag.
-// Lock-free, so async-signal-safe; atomic, since a thread started by the main thread after
-// the unblock (a reload's worker pool) may run the handler too.
-std::atomic<bool> reload_requested{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-extern "C" void on_sighup(int) { reload_requested.store(true); }
-
-void take_sighup_on_this_thread() {
-  struct sigaction action {};
-  action.sa_handler = on_sighup;
-  sigemptyset(&action.sa_mask);
-  if (sigaction(SIGHUP, &action, nullptr) != 0) throw std::runtime_error("sigaction SIGHUP");
-  sigset_t hup;
-  sigemptyset(&hup);
-  sigaddset(&hup, SIGHUP);
-  if (pthread_sigmask(SIG_UNBLOCK, &hup, nullptr) != 0) {
-    throw std::runtime_error("pthread_sigmask SIGHUP");
-  }
-}
 
 // The services of one configuration, as the gate hands them out: shares ownership of the
 // ServiceSet they live in.
@@ -226,13 +199,12 @@ class Server {
   ServiceNotifier notifier_;
 };
 
-// Waits for SIGTERM/SIGINT, or for libmilter's loop to end on its own (its signal thread may
-// take the signal, or the listener failed); reloads on SIGHUP, pings the watchdog and frees
-// retired snapshots meanwhile. Linux hands a process-directed signal to a thread waiting for
-// it in sigtimedwait, so we usually see it first.
+// Waits for SIGTERM/SIGINT, or for libmilter's loop to end on its own (the listener failed);
+// reloads on SIGHUP, pings the watchdog and frees retired snapshots meanwhile. Every thread
+// blocks the three signals and libmilter's signal thread does not wait for them (listener.h,
+// Signals), so each one sent to the process is taken here, however late.
 StopCause wait_for_stop(const milter::MainLoop& loop, Server& server) {
-  sigset_t set = shutdown_signals();
-  sigdelset(&set, SIGHUP);
+  const sigset_t set = shutdown_signals();
   std::chrono::nanoseconds tick = std::chrono::milliseconds(200);
   if (const auto interval = server.notifier().watchdog_interval()) {
     tick = std::min<std::chrono::nanoseconds>(tick, *interval);
@@ -242,12 +214,11 @@ StopCause wait_for_stop(const milter::MainLoop& loop, Server& server) {
                       static_cast<long>(tick_ns % 1000000000)};
   while (!loop.finished()) {
     server.notifier().watchdog_tick(Clock::now());
-    const int sig = sigtimedwait(&set, nullptr, &wait);  // EINTR when SIGHUP's handler ran
-    if (reload_requested.exchange(false)) {
+    const int sig = sigtimedwait(&set, nullptr, &wait);
+    if (sig == SIGHUP) {
       spdlog::info("{}", log::fields({{"event", "signal"}, {"signal", "SIGHUP"}}));
       server.reload();
-    }
-    if (sig == SIGTERM || sig == SIGINT) {
+    } else if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("{}", log::fields({{"event", "signal"},
                                       {"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}}));
       return StopCause::kSignal;
@@ -264,12 +235,9 @@ int serve(const config::SocketSpec& socket, Server& server,
           std::unique_ptr<MetricsServer> metrics_server) {
   milter::ServiceGate& gate = milter::ServiceGate::process();
   gate.open(services_of(server.current()));
-  take_sighup_on_this_thread();
   milter::MainLoop loop(socket);
   server.notifier().ready("serving on " + socket.to_string());
-  // From here a SIGHUP reloads. Before it, one that arrives while libmilter's loop starts
-  // may be taken by libmilter's own signal thread, which stops on SIGHUP (see
-  // take_sighup_on_this_thread); systemd sends ExecReload only after READY=1.
+  // A SIGHUP sent before this point waits, blocked, and is reloaded by wait_for_stop.
   spdlog::info("{}", log::fields({{"event", "ready"}, {"socket", socket.to_string()}}));
   const StopCause cause = wait_for_stop(loop, server);
   server.notifier().stopping();

@@ -4,6 +4,7 @@
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,6 +18,19 @@
 #include <system_error>
 
 #include <spdlog/spdlog.h>
+
+// Signals (listener.h): libmilter's signal thread sigwait()s for SIGHUP, SIGTERM and SIGINT
+// and stops the milter on any of them. The build links libmilter.a with --wrap=sigwait, so
+// its call comes here and waits without the three: they stay the daemon's. With nothing left
+// to wait for the thread sleeps for good (glibc's sigwait restarts after EINTR).
+extern "C" int __real_sigwait(const sigset_t* set, int* sig);
+extern "C" int __wrap_sigwait(const sigset_t* set, int* sig) {
+  sigset_t without_process_signals = *set;
+  for (const int owned : authmilter::milter::kProcessSignals) {
+    sigdelset(&without_process_signals, owned);
+  }
+  return __real_sigwait(&without_process_signals, sig);
+}
 
 namespace authmilter::milter {
 namespace {

@@ -180,6 +180,42 @@ TEST(DaemonReload, ReloadsUnderLoadLoseNoMessage) {
             static_cast<std::size_t>(kConnections * kMessagesEach));
 }
 
+// SIGHUPs in a burst, most of them while a reload is under way (a reload starts threads, and
+// glibc's pthread_create blocks every signal in its caller meanwhile): each one is a reload,
+// none is a stop. libmilter's own signal thread would take a SIGHUP as "stop" if it could
+// receive one (listener.h, Signals).
+TEST(DaemonReload, BurstOfSighupsOnlyReloads) {
+  constexpr int kSignals = 60;
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.wait_for_log("event=ready", 10s)) << daemon.log();
+  for (int i = 0; i < kSignals; ++i) {
+    ASSERT_EQ(::kill(daemon.pid(), SIGHUP), 0);
+    std::this_thread::sleep_for(i % 3 == 0 ? 1ms : 7ms);
+  }
+  // Signals that arrive while one is pending merge, so there are at most kSignals reloads.
+  ASSERT_TRUE(daemon.wait_for_log("event=reload result=applied", 10s)) << daemon.log();
+  std::this_thread::sleep_for(300ms);  // the last reload ends
+  const std::string before_stop = daemon.log();
+  EXPECT_EQ(count(before_stop, "event=stop"), 0u) << before_stop;
+  EXPECT_GE(count(before_stop, "event=reload result=applied"), 2u) << before_stop;
+  EXPECT_EQ(authserv_id_of(one_message(daemon.port(), "4HUP0001")), "mx.example.net");
+  const integration::ExitStatus status = daemon.stop(20s);
+  EXPECT_TRUE(status.success()) << status.describe() << "\n" << daemon.log();
+  EXPECT_NE(daemon.log().find("event=stop cause=signal"), std::string::npos) << daemon.log();
+}
+
+// A SIGHUP that comes before the daemon is ready (a reload sent too early, or a terminal's
+// hangup) is kept until the daemon serves and then reloads it: it never stops the daemon.
+TEST(DaemonReload, SighupBeforeReadyReloadsOnceServing) {
+  DaemonProcess daemon;  // returns once the port accepts, which may precede event=ready
+  ASSERT_EQ(::kill(daemon.pid(), SIGHUP), 0);
+  ASSERT_TRUE(daemon.wait_for_log("event=reload result=applied", 10s)) << daemon.log();
+  EXPECT_EQ(authserv_id_of(one_message(daemon.port(), "4HUP0002")), "mx.example.net");
+  const integration::ExitStatus status = daemon.stop(20s);
+  EXPECT_TRUE(status.success()) << status.describe() << "\n" << daemon.log();
+  EXPECT_NE(daemon.log().find("event=stop cause=signal"), std::string::npos) << daemon.log();
+}
+
 // A datagram socket standing in for systemd's notify socket.
 class NotifySocket {
  public:

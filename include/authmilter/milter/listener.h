@@ -17,9 +17,19 @@
 // Stopping: smfi_stop() sets libmilter's stop flag and then waits for the lock its listener
 //   holds while it polls (up to 5 s); a connection to our own socket wakes that poll, so
 //   stop() connects to it (at most kMaxStopPokes times, 50 ms apart) until smfi_main returns.
+// Signals: libmilter's smfi_main starts a thread that sigwait()s for SIGHUP, SIGTERM and
+//   SIGINT and stops the milter on any of them (libmilter/signal.c); SIGHUP would stop, not
+//   reload, and a SIGTERM taken there would end the listener before the messages in flight
+//   had drained. A process-directed signal goes to whichever thread can take it first, so
+//   no signal mask of ours kept that thread from winning now and then. So libmilter's
+//   sigwait() is wrapped at link time (CMakeLists.txt: libmilter.a, --wrap=sigwait) and waits
+//   without kProcessSignals: those are left to the program that runs MainLoop (the daemon's
+//   main thread takes them with sigtimedwait).
 // Timeouts: libmilter's I/O timeout with the MTA is kMilterIoTimeoutSeconds, longer than
 //   Postfix's milter_content_timeout default (300 s), so the MTA, not we, gives up first.
 #pragma once
+
+#include <signal.h>
 
 #include <atomic>
 #include <string>
@@ -32,6 +42,8 @@ namespace authmilter::milter {
 inline constexpr int kMilterIoTimeoutSeconds = 330;
 inline constexpr int kListenBacklog = 4096;
 inline constexpr int kMaxStopPokes = 200;
+// The signals libmilter's signal thread never takes (see Signals above).
+inline constexpr int kProcessSignals[] = {SIGHUP, SIGTERM, SIGINT};
 
 // smfi_setconn + smfi_opensocket on `socket`, after register_filter(). Throws
 // std::runtime_error naming the socket.
