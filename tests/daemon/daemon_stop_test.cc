@@ -58,6 +58,33 @@ TEST(DaemonStop, MessageInFlightAtSigtermGetsItsVerdict) {
   EXPECT_EQ(log.find("ERROR: AddressSanitizer"), std::string::npos) << log;
 }
 
+// Signals sent while the daemon drains (an impatient admin, a second `systemctl stop`) change
+// nothing: the message in flight still finishes. libmilter's own signal thread, which would
+// stop its listener and cut the message, never takes them (listener.h, Signals).
+TEST(DaemonStop, SignalsDuringTheDrainChangeNothing) {
+  DaemonProcess daemon;
+  MilterClient in_flight = MilterClient::tcp(daemon.port());
+  start_message(in_flight, "192.0.2.22", "4STOP0003");
+
+  ASSERT_EQ(::kill(daemon.pid(), SIGTERM), 0);
+  ASSERT_TRUE(daemon.wait_for_log("event=draining messages_in_flight=1", 10s)) << daemon.log();
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGTERM}) {
+    ASSERT_EQ(::kill(daemon.pid(), sig), 0);
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(stage(in_flight, test_support::kCmdBody, "Hello.\r\n"), 'c');
+  const EndOfMessage reply = end_of_message(in_flight);
+  EXPECT_EQ(reply.verdict, 'a');
+  ASSERT_FALSE(reply.added.empty());
+  EXPECT_EQ(reply.added.front().first, "Authentication-Results");
+
+  const integration::ExitStatus status = daemon.stop(20s);
+  EXPECT_TRUE(status.success()) << status.describe() << "\n" << daemon.log();
+  EXPECT_NE(daemon.log().find("event=stop cause=signal messages_in_flight=1 drained=1 cut=0 "),
+            std::string::npos)
+      << daemon.log();
+}
+
 TEST(DaemonStop, StalledMessageIsCutAfterTheBoundAndTheConnectionCloses) {
   DaemonProcess daemon;  // MessageTimeout 1s: the drain bound is 1 s + kDrainGrace (5 s)
   MilterClient stalled = MilterClient::tcp(daemon.port(), 30s);
