@@ -29,6 +29,27 @@ void start_message(MilterClient& client, const std::string& client_ip, const std
   ASSERT_EQ(stage(client, test_support::kCmdEoh, ""), 'c');
 }
 
+// The message begun by start_message() gets its body, end of message, the verdict accept and
+// our A-R.
+void finish_with_verdict(MilterClient& client) {
+  EXPECT_EQ(stage(client, test_support::kCmdBody, "Hello.\r\n"), 'c');
+  const EndOfMessage reply = end_of_message(client);
+  EXPECT_EQ(reply.verdict, 'a');
+  ASSERT_FALSE(reply.added.empty());
+  EXPECT_EQ(reply.added.front().first, "Authentication-Results");
+}
+
+// The daemon stops on SIGTERM with exit 0, having drained the one message in flight.
+void expect_one_drained_at_stop(DaemonProcess& daemon) {
+  const integration::ExitStatus status = daemon.stop(20s);
+  EXPECT_TRUE(status.success()) << status.describe() << "\n" << daemon.log();
+  const std::string log = daemon.log();
+  EXPECT_NE(log.find("event=stop cause=signal messages_in_flight=1 drained=1 cut=0 "),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("ERROR: AddressSanitizer"), std::string::npos) << log;
+}
+
 TEST(DaemonStop, MessageInFlightAtSigtermGetsItsVerdict) {
   DaemonProcess daemon;
   MilterClient in_flight = MilterClient::tcp(daemon.port());
@@ -43,19 +64,8 @@ TEST(DaemonStop, MessageInFlightAtSigtermGetsItsVerdict) {
   // A new message on an open connection is deferred, not judged.
   EXPECT_EQ(mail_from(idle, "carol@example.org", "4STOP0002"), 'y');
   // The message in flight finishes and gets its verdict and A-R.
-  EXPECT_EQ(stage(in_flight, test_support::kCmdBody, "Hello.\r\n"), 'c');
-  const EndOfMessage reply = end_of_message(in_flight);
-  EXPECT_EQ(reply.verdict, 'a');
-  ASSERT_FALSE(reply.added.empty());
-  EXPECT_EQ(reply.added.front().first, "Authentication-Results");
-
-  const integration::ExitStatus status = daemon.stop(20s);
-  EXPECT_TRUE(status.success()) << status.describe() << "\n" << daemon.log();
-  const std::string log = daemon.log();
-  EXPECT_NE(log.find("event=stop cause=signal messages_in_flight=1 drained=1 cut=0 "),
-            std::string::npos)
-      << log;
-  EXPECT_EQ(log.find("ERROR: AddressSanitizer"), std::string::npos) << log;
+  finish_with_verdict(in_flight);
+  expect_one_drained_at_stop(daemon);
 }
 
 // Signals sent while the daemon drains (an impatient admin, a second `systemctl stop`) change
@@ -72,17 +82,8 @@ TEST(DaemonStop, SignalsDuringTheDrainChangeNothing) {
     ASSERT_EQ(::kill(daemon.pid(), sig), 0);
     std::this_thread::sleep_for(50ms);
   }
-  EXPECT_EQ(stage(in_flight, test_support::kCmdBody, "Hello.\r\n"), 'c');
-  const EndOfMessage reply = end_of_message(in_flight);
-  EXPECT_EQ(reply.verdict, 'a');
-  ASSERT_FALSE(reply.added.empty());
-  EXPECT_EQ(reply.added.front().first, "Authentication-Results");
-
-  const integration::ExitStatus status = daemon.stop(20s);
-  EXPECT_TRUE(status.success()) << status.describe() << "\n" << daemon.log();
-  EXPECT_NE(daemon.log().find("event=stop cause=signal messages_in_flight=1 drained=1 cut=0 "),
-            std::string::npos)
-      << daemon.log();
+  finish_with_verdict(in_flight);
+  expect_one_drained_at_stop(daemon);
 }
 
 TEST(DaemonStop, StalledMessageIsCutAfterTheBoundAndTheConnectionCloses) {
