@@ -26,7 +26,8 @@ constexpr std::size_t kMaxZoneFileBytes = 16 * 1024 * 1024;
 
 std::string json_string(std::string_view text) {
   std::string out = "\"";
-  for (unsigned char c : text) {
+  for (const char raw : text) {
+    const auto c = static_cast<unsigned char>(raw);
     switch (c) {
       case '"':
         out += "\\\"";

@@ -48,10 +48,13 @@ std::string reverse_of(const std::string& bytes) {
   return name + "ip6.arpa";
 }
 
-IprevResult with(IprevResult r, Result result, std::string comment) {
+// `r` by reference: callers build `comment` from r's own fields (r.ip), and the order in which
+// arguments are evaluated is unspecified, so a by-value `r` could be moved from first (clang
+// does: the comment then lacked the IP).
+IprevResult with(IprevResult&& r, Result result, std::string comment) {
   r.result = result;
   r.comment = std::move(comment);
-  return r;
+  return std::move(r);
 }
 
 }  // namespace

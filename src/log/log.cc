@@ -31,11 +31,13 @@ void append_field(std::string& line, std::string_view key, std::string_view valu
   line.append(key);
   line.push_back('=');
   bool quote = value.empty();
-  for (unsigned char c : value) {
+  for (const char raw : value) {
+    const auto c = static_cast<unsigned char>(raw);
     if (c == ' ' || c == '"' || c == '=' || c < 0x20 || c == 0x7f) quote = true;
   }
   if (quote) line.push_back('"');
-  for (unsigned char c : value) {
+  for (const char raw : value) {
+    const auto c = static_cast<unsigned char>(raw);
     if (c == '"' || c == '\\') {
       line.push_back('\\');
       line.push_back(static_cast<char>(c));

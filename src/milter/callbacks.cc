@@ -120,7 +120,8 @@ std::string address_text(const sockaddr* addr) {
 // SMTP reply text: printable ASCII only, and '%' doubled (libmilter formats the text).
 std::string reply_text(std::string_view text) {
   std::string out;
-  for (unsigned char c : mail::sanitize_for_header(text)) {
+  for (const char raw : mail::sanitize_for_header(text)) {
+    const auto c = static_cast<unsigned char>(raw);
     if (c < 0x20 || c >= 0x7f) continue;
     out.push_back(static_cast<char>(c));
     if (c == '%') out.push_back('%');

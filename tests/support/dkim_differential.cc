@@ -306,15 +306,15 @@ const std::vector<AllowedDifference>& allowed_differences() {
                 !is(reference, Result::kPermError, "validation") && signature.bad_tag_name;
        }},
       {"t-x-not-12-digits",
-       "RFC 6376 §3.5: t= and x= are 1*12DIGIT, so a longer value or one with a sign makes "
-       "the signature malformed; libopendkim reads them with strtoul",
+       "RFC 6376 §3.5: t= and x= are 1*12DIGIT, so an empty or longer value or one with a "
+       "sign makes the signature malformed; libopendkim reads them with strtoul",
        [](const SignatureResult& ours, const SignatureResult& reference,
           const SignatureFacts& signature, const MessageFacts&) {
          bool long_time = false;
          for (const char* name : {"t", "x"}) {
            const std::string* value = signature.tags.find(name);
            long_time = long_time || (value != nullptr &&
-                                     (value->size() > 12 ||
+                                     (value->empty() || value->size() > 12 ||
                                       value->find_first_not_of("0123456789") != std::string::npos));
          }
          return same_signature(ours, reference) && is(ours, Result::kPermError, "validation") &&
@@ -347,6 +347,17 @@ const std::vector<AllowedDifference>& allowed_differences() {
          return same_signature(ours, reference) && is(ours, Result::kFail, "length") &&
                 is(reference, Result::kPermError, "validation") && l != nullptr && l->size() > 18 &&
                 l->size() <= 76 && l->find_first_not_of("0123456789") == std::string::npos;
+       }},
+      {"l-not-digits",
+       "RFC 6376 §3.5: l= is 1*76DIGIT, so an empty value or one with another character makes "
+       "the signature malformed (permerror); libopendkim reads it with strtoull, an empty one "
+       "as 0",
+       [](const SignatureResult& ours, const SignatureResult& reference,
+          const SignatureFacts& signature, const MessageFacts&) {
+         const std::string* l = tag(signature, "l");
+         return same_signature(ours, reference) && is(ours, Result::kPermError, "validation") &&
+                !is(reference, Result::kPermError, "validation") && l != nullptr &&
+                (l->empty() || l->find_first_not_of("0123456789") != std::string::npos);
        }},
       {"q-case-insensitive",
        "RFC 6376 §3.5 q= is ABNF \"dns/txt\", and ABNF strings are case-insensitive (RFC 5234 "

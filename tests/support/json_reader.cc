@@ -130,7 +130,7 @@ class Parser {
         std::string key = str();
         ws();
         if (next() != ':') fail("expected ':'");
-        v.object.emplace_back(std::move(key), value());
+        v.object.push_back(JsonMember{std::move(key), value()});
         ws();
         const char d = next();
         if (d == '}') return v;

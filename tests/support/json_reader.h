@@ -15,12 +15,14 @@
 
 namespace authmilter::test_support {
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject } type = Type::kNull;
   bool boolean = false;
   std::string string;  // kString, or the number's text
   std::vector<JsonValue> array;
-  std::vector<std::pair<std::string, JsonValue>> object;
+  std::vector<JsonMember> object;  // in document order
 
   // The member `key`; throws std::out_of_range when there is none.
   const JsonValue& operator[](std::string_view key) const;
@@ -29,6 +31,12 @@ struct JsonValue {
   bool has(std::string_view key) const { return find(key) != nullptr; }
   bool is_null() const { return type == Type::kNull; }
   bool is_string() const { return type == Type::kString; }
+};
+
+// One member of an object: its name and value (.first/.second, as a pair would).
+struct JsonMember {
+  std::string first;
+  JsonValue second;
 };
 
 // Parses a whole document; throws std::runtime_error (with the offset) on malformed input.

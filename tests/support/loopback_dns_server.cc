@@ -167,8 +167,11 @@ void LoopbackDnsServer::run() {
       DnsPacket& got = pending[fd];
       got.insert(got.end(), buffer.begin(), buffer.begin() + n);
       // RFC 1035 §4.2.2: each message is preceded by its length in two octets.
-      while (got.size() >= 2 && got.size() >= 2u + ((got[0] << 8) | got[1])) {
-        const std::size_t len = static_cast<std::size_t>((got[0] << 8) | got[1]);
+      const auto length_prefix = [&got] {
+        return static_cast<std::size_t>((got[0] << 8) | got[1]);
+      };
+      while (got.size() >= 2 && got.size() >= 2u + length_prefix()) {
+        const std::size_t len = length_prefix();
         DnsServerReply reply = handle({got.data() + 2, len}, true);
         got.erase(got.begin(), got.begin() + 2 + static_cast<long>(len));
         for (auto& packet : reply.packets) {

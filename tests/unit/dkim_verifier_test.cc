@@ -684,7 +684,7 @@ TEST_F(DkimVerifierTest, LfLineEndsAndChunkingDoNotMatter) {
     Message message = sample_message();
     Message signed_message =
         testing::with_signatures(message, {testing::sign(message, spec, keys().rsa1024.get())});
-    for (std::size_t chunk : {0, 1, 2, 7, 64}) {
+    for (const std::size_t chunk : {0u, 1u, 2u, 7u, 64u}) {
       SCOPED_TRACE(std::string(canon) + " chunk " + std::to_string(chunk));
       auto results = run(signed_message, Feed::kMilter, chunk);
       ASSERT_EQ(results.size(), 1u);
@@ -696,7 +696,7 @@ TEST_F(DkimVerifierTest, LfLineEndsAndChunkingDoNotMatter) {
       for (std::size_t pos; (pos = field.find("\r\n")) != std::string::npos;) field.erase(pos, 1);
     }
     for (std::size_t pos; (pos = lf.body.find("\r\n")) != std::string::npos;) lf.body.erase(pos, 1);
-    for (std::size_t chunk : {0, 1, 5}) {
+    for (const std::size_t chunk : {0u, 1u, 5u}) {
       SCOPED_TRACE(std::string(canon) + " LF chunk " + std::to_string(chunk));
       auto results = run(lf, Feed::kMilter, chunk);
       ASSERT_EQ(results.size(), 1u);

@@ -359,7 +359,8 @@ TEST_F(BatvKeyFile, FileSizeAtLimitAndOnePast) {
 }
 
 TEST_F(BatvKeyFile, RefusesGroupOrWorldAccess) {
-  for (mode_t mode : {0640, 0604, 0620, 0602, 0644, 0660, 0666, 0440, 0404}) {
+  for (const mode_t mode :
+       std::initializer_list<mode_t>{0640, 0604, 0620, 0602, 0644, 0660, 0666, 0440, 0404}) {
     const std::string path = write("m" + std::to_string(mode), kSecret, mode);
     try {
       BatvKey::load_file(path);
