@@ -36,7 +36,7 @@ BENCH_PACKAGES="opendkim opendmarc nsd libbenchmark-dev linux-perf python3"
 DEB_PACKAGES="debhelper dpkg-dev fakeroot lintian"
 # m4, liblockfile1, libwrap0: Sendmail's (tests/sendmail); sendmail-bin itself is only
 # unpacked by the tests: as a package it conflicts with postfix.
-TEST_PACKAGES="postfix nsd libyaml-cpp-dev clang-format postgresql libxml2-utils
+TEST_PACKAGES="postfix nsd libyaml-cpp-dev clang clang-format postgresql libxml2-utils
 python3-dkim python3-authres m4 liblockfile1 libwrap0 $DEB_PACKAGES"
 # sendmail-bin (and sendmail-cf, its m4 configuration kit) are downloaded, not installed.
 SENDMAIL_CACHE=/var/cache/authmilter-tests/sendmail
