@@ -29,6 +29,7 @@
 #include "authmilter/milter/callbacks.h"
 #include "authmilter/milter/listener.h"
 #include "authmilter/milter/service_gate.h"
+#include "authmilter/milter/thread_priority.h"
 
 namespace authmilter::daemon {
 namespace {
@@ -67,6 +68,20 @@ void write_pid_file(const std::string& path) {
   }
 }
 
+// A thread lowered for a large body (milter/thread_priority.h) gets its priority back only if
+// RLIMIT_NICE allows the process's nice value; root raises the limit before it leaves.
+void allow_restoring_thread_priority() {
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, 0);
+  if (nice == -1 && errno != 0) return;
+  const auto needed = static_cast<rlim_t>(20 - nice);
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NICE, &limit) != 0 || limit.rlim_cur >= needed) return;
+  limit.rlim_cur = needed;
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < needed) limit.rlim_max = needed;
+  (void)setrlimit(RLIMIT_NICE, &limit);  // not root after all: the daemon logs it (run())
+}
+
 // UserID: "user" or "user:group". The unix socket is handed to that user first, so the MTA
 // (added to the group) can still reach it.
 void drop_privileges(const std::string& user_id, const std::string& socket_path) {
@@ -85,6 +100,7 @@ void drop_privileges(const std::string& user_id, const std::string& socket_path)
     throw std::runtime_error("chown " + socket_path + ": " + std::strerror(errno));
   }
   if (getuid() == pw->pw_uid && getgid() == gid) return;
+  allow_restoring_thread_priority();
   if (initgroups(user.c_str(), gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
     throw std::runtime_error("cannot become " + user_id + ": " + std::strerror(errno));
   }
@@ -351,6 +367,14 @@ int run(const config::Config& config, const RunOptions& options, std::ostream& e
     ServiceFiles files = ServiceFiles::load(config);
     if (!config.user_id.empty()) drop_privileges(config.user_id, unix_path);
     raise_open_file_limit();
+    // The probe runs on a thread of its own, so it comes after fork and the privilege drop too.
+    if (!milter::thread_priority::can_lower_and_restore()) {
+      spdlog::warn("{}", log::fields({{"event", "thread_priority"},
+                                      {"large_bodies", "normal priority"},
+                                      {"why",
+                                       "a lowered thread could not get its priority back "
+                                       "(RLIMIT_NICE; systemd: LimitNICE=+0)"}}));
+    }
 
     // Threads start only now: after fork and after the privilege drop.
     // Counted into by every message of every configuration: outlives them all.

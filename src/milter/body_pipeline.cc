@@ -1,6 +1,5 @@
 #include "authmilter/milter/body_pipeline.h"
 
-#include <sched.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -10,18 +9,11 @@
 #include <thread>
 #include <utility>
 
+#include "authmilter/util/cores.h"
+
 namespace authmilter::milter {
 
 namespace {
-
-std::size_t usable_cores() {
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
-    return static_cast<std::size_t>(CPU_COUNT(&allowed));
-  }
-  return std::max(1u, std::thread::hardware_concurrency());
-}
 
 void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -47,7 +39,7 @@ constexpr std::chrono::microseconds kSpinLimit{500};
 }  // namespace
 
 BodyOffloadSlots::BodyOffloadSlots(std::size_t slots)
-    : slots_(slots != 0 ? slots : usable_cores() - 1) {}
+    : slots_(slots != 0 ? slots : util::usable_cores() - 1) {}
 
 bool BodyOffloadSlots::try_acquire() {
   if (open_.load(std::memory_order_acquire) > 1) return false;

@@ -25,6 +25,8 @@
 #include "authmilter/mail/address.h"
 #include "authmilter/milter/message_metrics.h"
 #include "authmilter/milter/service_gate.h"
+#include "authmilter/milter/thread_priority.h"
+#include "authmilter/util/cores.h"
 
 namespace authmilter::milter {
 namespace {
@@ -69,6 +71,8 @@ struct Connection final : ServiceGate::Tracked {
     if (txn) txn->cancel();
     txn.reset();
     message_use.release();
+    body_bytes = 0;
+    low_priority_body = false;
   }
   ServiceGate::Use cut() override {
     if (!txn) return {};
@@ -84,6 +88,9 @@ struct Connection final : ServiceGate::Tracked {
   Stage stage = Stage::kConnect;
   std::string why;                 // our reason when we ended the message early
   std::size_t largest_header = 0;  // bytes of the largest header field of the message
+  std::size_t body_bytes = 0;      // of the message so far
+  // The body passed kLowPriorityBodyBytes among other messages: its thread is lowered.
+  bool low_priority_body = false;
   // A verdict reached in a stage that sends no reply (header, end of headers, body: see
   // kNoReplySteps), given at end of message; its SMTP reply is set already (smfi_setreply).
   std::optional<sfsistat> deferred;
@@ -164,6 +171,10 @@ sfsistat internal_error(SMFICTX* ctx, const Services& services, std::string_view
 // MTA is told to try again later.
 template <typename Body>
 sfsistat guarded(SMFICTX* ctx, std::string_view where, Body&& body) noexcept {
+  // A lowered thread (a large body's, thread_priority.h) takes no lock of ours: the gate's
+  // mutex, taken by every callback, held by a thread the scheduler passes over would stop
+  // them all. So the priority comes back before, and on_body lowers it again on its way out.
+  thread_priority::restore();
   try {
     const ServiceGate::Use use = ServiceGate::process().enter_callback();
     if (!use) return set_reply_and_return(ctx, policy::shutdown_verdict(), SMFIS_TEMPFAIL);
@@ -449,17 +460,41 @@ sfsistat on_eoh(SMFICTX* ctx) noexcept {
                        }));
 }
 
+// While more messages are in flight than the cores serve at once (two per core: fewer get a
+// core often enough, and the large one would only take longer), a body larger than this is
+// read at the lowest CPU priority (thread_priority.h): from the end of each chunk's callback,
+// through libmilter's reply and its wait for the next chunk, to the next callback. Messages
+// up to 200 KB, most mail with its attachments, never are.
+constexpr std::size_t kLowPriorityBodyBytes = 256 * 1024;
+constexpr std::size_t kBusyMessagesPerCore = 2;
+
+bool daemon_is_busy() {
+  static const std::size_t busy_at = kBusyMessagesPerCore * util::usable_cores();
+  return ServiceGate::process().messages_in_flight() > busy_at;
+}
+
 sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t size) noexcept {
   const sfsistat status = guarded(ctx, "body", [&](const Services&) {
     Connection* c = connection_of(ctx);
     if (c != nullptr && c->txn && chunk != nullptr) {
       c->stage = Stage::kBody;
+      c->body_bytes += size;
+      if (!c->low_priority_body && c->body_bytes > kLowPriorityBodyBytes && daemon_is_busy()) {
+        c->low_priority_body = true;
+      }
       c->txn->add_body(std::string_view(reinterpret_cast<const char*>(chunk), size));
     }
     return SMFIS_CONTINUE;
   });
-  const Connection* c = connection_of(ctx);
-  return c != nullptr && c->body_without_reply ? without_reply(ctx, status) : status;
+  Connection* c = connection_of(ctx);
+  const sfsistat reply =
+      c != nullptr && c->body_without_reply ? without_reply(ctx, status) : status;
+  // Last, after every lock of ours; libmilter may serve the next chunk on another thread,
+  // which this lowers in turn.
+  if (c != nullptr && c->low_priority_body && c->txn && thread_priority::lower()) {
+    c->txn->note_body_low_priority();
+  }
+  return reply;
 }
 
 sfsistat on_eom(SMFICTX* ctx) noexcept {
@@ -542,6 +577,7 @@ sfsistat on_abort(SMFICTX* ctx) noexcept {
 // (client, stage reached, and our reason when we ended it). Once the gate is sealed the
 // connection is freed silently: the services and the logger may be going away.
 sfsistat on_close(SMFICTX* ctx) noexcept {
+  thread_priority::restore();  // before the gate's mutex, as in guarded()
   try {
     std::unique_ptr<Connection> c(connection_of(ctx));
     smfi_setpriv(ctx, nullptr);

@@ -19,6 +19,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "authmilter/milter/thread_priority.h"
+
 // Signals (listener.h): libmilter's signal thread sigwait()s for SIGHUP, SIGTERM and SIGINT
 // and stops the milter on any of them. The build links libmilter.a with --wrap=sigwait, so
 // its call comes here and waits without the three: they stay the daemon's. With nothing left
@@ -30,6 +32,16 @@ extern "C" int __wrap_sigwait(const sigset_t* set, int* sig) {
     sigdelset(&without_process_signals, owned);
   }
   return __real_sigwait(&without_process_signals, sig);
+}
+
+// Thread priority (thread_priority.h): libmilter's worker pool calls mi_engine() to serve one
+// session's commands until the MTA is silent; the build links libmilter.a with
+// --wrap=mi_engine, so each such burst runs inside a SessionBurst, and a thread lowered for a
+// large body gets its priority back before libmilter gives it to another session.
+extern "C" int __real_mi_engine(SMFICTX* ctx);
+extern "C" int __wrap_mi_engine(SMFICTX* ctx) {
+  const authmilter::milter::thread_priority::SessionBurst burst;
+  return __real_mi_engine(ctx);
 }
 
 namespace authmilter::milter {

@@ -101,6 +101,7 @@ std::string message_summary(const MessageFacts& facts, const Outcome& outcome) {
   }
   if (outcome.arc_set)
     log::append_field(line, "arc_sealed", std::to_string(outcome.arc_set->instance));
+  if (facts.body_low_priority) log::append_field(line, "body_priority", "low");
   log::append_field(line, "verdict", config::to_string(outcome.verdict.action));
   if (!outcome.verdict.check.empty()) log::append_field(line, "by", outcome.verdict.check);
   log::append_number(line, "ms", static_cast<std::int64_t>(outcome.elapsed.count()));

@@ -159,6 +159,7 @@ Outcome Transaction::finish() {
                            mail_from_,
                            recipients_.size(),
                            headers_truncated_,
+                           body_low_priority_,
                            services_.config.log_format};
   outcome.summary = message_summary(facts, outcome);
   return outcome;

@@ -3,8 +3,8 @@
 //
 // What: one line per message with the queue id first, the envelope, the trust decision, each
 //   check's result (spf, spf_helo, sender_id, dkim, dmarc, own_domain), forged A-R headers
-//   removed, BATV, the verdict and the time taken. A new check adds its fields here (counts
-//   with log::append_number, so they are JSON numbers).
+//   removed, BATV, a large body served at low CPU priority, the verdict and the time taken. A new
+//   check adds its fields here (counts with log::append_number, so they are JSON numbers).
 // Security: every value comes from the client or the message; log::append_field escapes.
 #pragma once
 
@@ -27,6 +27,8 @@ struct MessageFacts {
   std::string_view mail_from;  // address, "" for <>
   std::size_t recipients = 0;
   bool headers_truncated = false;
+  // The body was served at the lowest CPU priority (milter/thread_priority.h).
+  bool body_low_priority = false;
   config::LogFormat format = config::LogFormat::kText;  // LogFormat
 };
 

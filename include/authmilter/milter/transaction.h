@@ -167,6 +167,8 @@ class Transaction {
   Trust trust() const { return trust_; }
   // Body chunks that went through the worker queue (BodyPipeline), for tests.
   std::size_t offloaded_body_chunks() const { return body_.offloaded_chunks(); }
+  // The milter thread served some of the body at the lowest CPU priority (the log says so).
+  void note_body_low_priority() { body_low_priority_ = true; }
 
  private:
   void record_for_report();
@@ -183,6 +185,7 @@ class Transaction {
   std::vector<mail::HeaderField> headers_;
   std::size_t header_bytes_ = 0;
   bool headers_truncated_ = false;
+  bool body_low_priority_ = false;
   ForgedAuthResults forged_ar_;
   Trust trust_ = Trust::kUntrusted;
   std::chrono::steady_clock::time_point started_;
