@@ -181,6 +181,9 @@ struct SigField {
   std::uint64_t limit = BodyHasher::kNoLimit;
   std::string identity_domain;  // after the '@' of i= (empty: no i=)
   std::size_t hasher = 0;       // index into Verifier::Impl::hashers
+  // b= over the signed header data, verified ahead (verify_header_signatures()); unset: not
+  // yet (or the key was not usable then: judge() says why).
+  std::optional<bool> signature_verified;
 };
 
 struct Verifier::Impl {
@@ -206,6 +209,11 @@ struct Verifier::Impl {
   void body(std::string_view chunk);
   std::vector<SignatureResult> finish();
   SignatureResult judge(SigField& field);
+  // The usable key of `field` (waiting for its lookup), or nullopt when judge() will fail it
+  // for the key (status, parse, t=s).
+  std::optional<DkimKey> usable_key(const SigField& field);
+  bool header_signature_verifies(SigField& field, const DkimKey& key);
+  void verify_header_signatures();
   void assign_b_prefixes();
 };
 
@@ -473,9 +481,7 @@ SignatureResult Verifier::Impl::judge(SigField& field) {
     result.comment = "body hash mismatch";
     return result;
   }
-  const std::string data =
-      signed_header_data(headers, tag("h"), field.canon.header, headers[field.header]);
-  if (!verify_signature(key.key.get(), field.algorithm, data, field.signature)) {
+  if (!header_signature_verifies(field, key)) {
     result.comment = "signature did not verify";
     return result;
   }
@@ -492,6 +498,37 @@ SignatureResult Verifier::Impl::judge(SigField& field) {
     result.comment = "body length limit l=" + std::to_string(field.limit);
   }
   return result;
+}
+
+bool Verifier::Impl::header_signature_verifies(SigField& field, const DkimKey& key) {
+  if (!field.signature_verified) {
+    const std::string* h = field.tags.find("h");
+    const std::string data = signed_header_data(headers, h != nullptr ? *h : std::string(),
+                                                field.canon.header, headers[field.header]);
+    field.signature_verified =
+        verify_signature(key.key.get(), field.algorithm, data, field.signature);
+  }
+  return *field.signature_verified;
+}
+
+std::optional<DkimKey> Verifier::Impl::usable_key(const SigField& field) {
+  const std::string* selector = field.tags.find("s");
+  const std::string* domain = field.tags.find("d");
+  if (selector == nullptr || domain == nullptr) return std::nullopt;
+  const KeyRecord& record = lookups.record(*selector, *domain);
+  if (record.status != KeyStatus::kOk) return std::nullopt;
+  DkimKey key = library.key(record.text, field.algorithm);
+  if (key.status != KeyStatus::kOk) return std::nullopt;
+  return key;
+}
+
+void Verifier::Impl::verify_header_signatures() {
+  if (state == State::kHeaders) end_of_headers();
+  if (state != State::kBody) return;
+  for (auto& field : fields) {
+    if (!field.verify || field.signature_verified) continue;
+    if (std::optional<DkimKey> key = usable_key(field)) header_signature_verifies(field, *key);
+  }
 }
 
 void Verifier::Impl::assign_b_prefixes() {
@@ -537,6 +574,8 @@ void Verifier::header_field(std::string_view field) {
 }
 
 void Verifier::end_of_headers() { impl_->end_of_headers(); }
+
+void Verifier::verify_header_signatures() { impl_->verify_header_signatures(); }
 
 void Verifier::body(std::string_view chunk) { impl_->body(chunk); }
 

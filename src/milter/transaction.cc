@@ -117,6 +117,14 @@ Outcome Transaction::finish() {
   outcome.remove_ar = forged_ar_.to_remove();
   outcome.client_ip = client_ip_;
   outcome.relay_note = relay_note_;
+  for (auto& handler : handlers_) {
+    try {
+      handler->on_eom_start(*this);
+    } catch (const std::exception& e) {
+      results_.internal_error = true;
+      results_.internal_error_detail = e.what();
+    }
+  }
   try {
     body_.drain();  // the body checks have seen every chunk
   } catch (const std::exception& e) {

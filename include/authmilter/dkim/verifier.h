@@ -128,6 +128,11 @@ class Verifier {
   // End of headers: signatures checked, key lookups started, body hashers set up. Called by
   // body() or finish() when the caller did not.
   void end_of_headers();
+  // Verifies b= of every signature to verify (waiting for its key, as finish() does), which
+  // needs the headers only; finish() then uses the outcome. May run on one thread while
+  // body() runs on another (they touch disjoint state): the milter does it at end of message
+  // while the last chunks of a large body are still being hashed on another core.
+  void verify_header_signatures();
   void body(std::string_view chunk);
   // End of message: waits for the key lookups (deadline, cancel), verifies, and returns one
   // result per DKIM-Signature field looked at. Empty: no signature. Calling it again

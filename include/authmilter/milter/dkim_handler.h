@@ -22,6 +22,7 @@ class DkimHandler final : public Handler {
   void on_header(Transaction& txn, const mail::HeaderField& field) override;
   void on_eoh(Transaction& txn) override;
   void on_body(Transaction& txn, std::string_view chunk) override;
+  void on_eom_start(Transaction& txn) override;
   void on_eom(Transaction& txn) override;
 
  private:

@@ -51,6 +51,9 @@ class Handler {
   // End of headers; Pending's From: domain and PRA are known from here on.
   virtual void on_eoh(Transaction& txn) {}
   virtual void on_body(Transaction& txn, std::string_view chunk) {}
+  // End of message, before the body checks have seen the last chunks (a worker may still be
+  // hashing them, milter/body_pipeline.h): work that needs the headers only, done meanwhile.
+  virtual void on_eom_start(Transaction& txn) {}
   // Waits (bounded by txn.deadline()) for its work and stores its result in txn.results().
   virtual void on_eom(Transaction& txn) {}
   // After the verdict and our A-R value are known (judged messages only): a handler may add
