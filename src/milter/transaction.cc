@@ -110,6 +110,18 @@ void Transaction::record_for_report() {
   }
 }
 
+// One step of end of message: a check that throws is an internal error of the message (the
+// policy's OnInternalError), and the other steps still run.
+template <typename Step>
+void Transaction::note_failure(Step&& step) {
+  try {
+    step();
+  } catch (const std::exception& e) {
+    results_.internal_error = true;
+    results_.internal_error_detail = e.what();
+  }
+}
+
 Outcome Transaction::finish() {
   Outcome outcome;
   outcome.trust = trust_;
@@ -117,28 +129,9 @@ Outcome Transaction::finish() {
   outcome.remove_ar = forged_ar_.to_remove();
   outcome.client_ip = client_ip_;
   outcome.relay_note = relay_note_;
-  for (auto& handler : handlers_) {
-    try {
-      handler->on_eom_start(*this);
-    } catch (const std::exception& e) {
-      results_.internal_error = true;
-      results_.internal_error_detail = e.what();
-    }
-  }
-  try {
-    body_.drain();  // the body checks have seen every chunk
-  } catch (const std::exception& e) {
-    results_.internal_error = true;
-    results_.internal_error_detail = e.what();
-  }
-  for (auto& handler : handlers_) {
-    try {
-      handler->on_eom(*this);
-    } catch (const std::exception& e) {
-      results_.internal_error = true;
-      results_.internal_error_detail = e.what();
-    }
-  }
+  for (auto& handler : handlers_) note_failure([&] { handler->on_eom_start(*this); });
+  note_failure([&] { body_.drain(); });  // the body checks have seen every chunk
+  for (auto& handler : handlers_) note_failure([&] { handler->on_eom(*this); });
   if (const auto& batv = results_.batv) {
     outcome.new_mail_from = batv->tagged_mail_from;
     outcome.untagged_recipients = batv->untagged_recipients;

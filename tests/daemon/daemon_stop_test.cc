@@ -20,15 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-void start_message(MilterClient& client, const std::string& client_ip, const std::string& qid) {
-  client.negotiate();
-  client.connect_and_helo("mail.example.org", client_ip);
-  ASSERT_EQ(mail_from(client, "alice@example.org", qid), 'c');
-  ASSERT_EQ(rcpt_to(client, "bob@example.net"), 'c');
-  ASSERT_EQ(header(client, "From", " Alice <alice@example.org>"), 'c');
-  ASSERT_EQ(stage(client, test_support::kCmdEoh, ""), 'c');
-}
-
 // The message begun by start_message() gets its body, end of message, the verdict accept and
 // our A-R.
 void finish_with_verdict(MilterClient& client) {

@@ -53,15 +53,6 @@ std::size_t cores_of(pid_t pid) {
   return static_cast<std::size_t>(CPU_COUNT(&allowed));
 }
 
-void start_message(MilterClient& client, const std::string& client_ip, const std::string& qid) {
-  client.negotiate();
-  client.connect_and_helo("mail.example.org", client_ip);
-  ASSERT_EQ(mail_from(client, "alice@example.org", qid), 'c');
-  ASSERT_EQ(rcpt_to(client, "bob@example.net"), 'c');
-  ASSERT_EQ(header(client, "From", " Alice <alice@example.org>"), 'c');
-  ASSERT_EQ(stage(client, test_support::kCmdEoh, ""), 'c');
-}
-
 // Sends `chunks` full body chunks and end of message; the verdict must be accept.
 void finish(MilterClient& client, std::size_t chunks) {
   std::string chunk;

@@ -2,6 +2,8 @@
 // tests that stop part-way through a message: each sends one stage and returns the reply.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -30,6 +32,18 @@ inline char rcpt_to(MilterClient& client, const std::string& address) {
 
 inline char header(MilterClient& client, const std::string& name, const std::string& value) {
   return stage(client, test_support::kCmdHeader, name + '\0' + value + '\0');
+}
+
+// Negotiation, connect and HELO, then a message from alice@example.org to bob@example.net
+// with a From: field, up to end of headers; every stage must be answered with continue.
+inline void start_message(MilterClient& client, const std::string& client_ip,
+                          const std::string& queue_id) {
+  client.negotiate();
+  client.connect_and_helo("mail.example.org", client_ip);
+  ASSERT_EQ(mail_from(client, "alice@example.org", queue_id), 'c');
+  ASSERT_EQ(rcpt_to(client, "bob@example.net"), 'c');
+  ASSERT_EQ(header(client, "From", " Alice <alice@example.org>"), 'c');
+  ASSERT_EQ(stage(client, test_support::kCmdEoh, ""), 'c');
 }
 
 // The verdict of end of message and the fields inserted or added before it.

@@ -172,6 +172,8 @@ class Transaction {
 
  private:
   void record_for_report();
+  template <typename Step>
+  void note_failure(Step&& step);
 
   const Services& services_;
   const Session& session_;
